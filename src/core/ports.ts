@@ -1,0 +1,36 @@
+// What the supervision core asks of the world. src/os implements it for real; unit tests
+// implement it with a fake process table and a manual clock, so the 10 s rules cost 0 ms.
+// Nothing in src/core imports Bun, node:fs or process: every effect goes through here.
+
+import type { JobSpec } from "../config/model.ts";
+
+export type LogLevel = "err" | "warning" | "notice" | "info" | "debug";
+
+/** How a process ended, as waitpid reports it. */
+export type ExitStatus =
+  | { readonly kind: "exited"; readonly code: number }
+  | { readonly kind: "signaled"; readonly signal: string };
+
+export type StartOutcome =
+  | { readonly ok: true; readonly pid: number }
+  /** `step` names what failed ("user", "dir", "out", "exec", ...), `error` the OS error. */
+  | { readonly ok: false; readonly step: string; readonly error: string };
+
+export interface Ports {
+  /** Monotonic milliseconds. */
+  now(): number;
+  /** Start one run of `job`. Resolves once the program has been exec'd (or failed to be).
+   *  The process leads its own session and process group (pgid == pid). */
+  start(job: JobSpec): Promise<StartOutcome>;
+  /** Send a signal to the process group `pgid`; a group that is already gone is not an error. */
+  signalGroup(pgid: number, signal: "SIGTERM" | "SIGKILL"): void;
+  /** True while any process of group `pgid` is still alive (the leader may have exited). */
+  groupAlive(pgid: number): boolean;
+  /** Content digest of a `depends` file, or null when it cannot be read. */
+  digest(path: string): string | null;
+  /** Ask to be woken with Supervisor.tick() at `atMs`; null cancels. One alarm at a time. */
+  setAlarm(atMs: number | null): void;
+  log(level: LogLevel, message: string): void;
+  /** Called after any job changes state (for UDP reports, sd_notify STATUS, the control socket). */
+  changed(): void;
+}
