@@ -1,0 +1,36 @@
+// `report to udp://HOST:PORT[@IFACE]` and `listen on udp://HOST:PORT`. HOST is an IPv4
+// address, a host name or a [bracketed] IPv6 address; IFACE names the interface that
+// multicast reports leave by.
+
+import { z } from "zod";
+import type { UdpAddress } from "./model.ts";
+import { show } from "./show.ts";
+import { fail, type ValueSchema } from "./values.ts";
+
+const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?";
+const HOST_NAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
+const IPV6 = /^\[([0-9A-Fa-f:.]+)\]$/;
+/** Linux interface names are at most 15 characters (IFNAMSIZ - 1). */
+const IFACE = /^[A-Za-z0-9_.:-]{1,15}$/;
+
+export function udpAddress(keyword: "report to" | "listen on"): ValueSchema<UdpAddress> {
+  const form = keyword === "report to" ? "udp://HOST:PORT[@IFACE]" : "udp://HOST:PORT";
+  return z.string().transform((s, ctx) => {
+    const m = /^udp:\/\/(.+):([^:@]*)(?:@(.*))?$/.exec(s);
+    if (!m) return fail(ctx, `${keyword} ${show(s)} is not a ${form} address`);
+    const [, rawHost = "", portText = "", iface] = m;
+    const host = IPV6.exec(rawHost)?.[1] ?? rawHost;
+    if (!IPV6.test(rawHost) && !HOST_NAME.test(rawHost)) return fail(ctx, `${keyword} host ${show(rawHost)} is not an IP address or host name`);
+    if (/^[\d.]+$/.test(rawHost) && !isIpv4(rawHost)) return fail(ctx, `${keyword} host ${show(rawHost)} is not a valid IPv4 address`);
+    const port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0;
+    if (port < 1 || port > 65535) return fail(ctx, `${keyword} port ${show(portText)} is out of range 1..65535`);
+    if (iface !== undefined && keyword === "listen on") return fail(ctx, `listen on takes no @IFACE (only report to does): ${show(s)}`);
+    if (iface !== undefined && !IFACE.test(iface)) return fail(ctx, `${keyword} interface ${show(iface)} is not an interface name`);
+    return { host, port, iface: iface ?? null };
+  });
+}
+
+function isIpv4(s: string): boolean {
+  const parts = s.split(".");
+  return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}
