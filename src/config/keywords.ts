@@ -47,6 +47,11 @@ export const JOB_KEYWORDS: Readonly<Record<string, JobKeyword>> = {
 
 export const JOB_KEYWORD_LIST = Object.keys(JOB_KEYWORDS).join(" ");
 
+/** The row for `word`; own properties only, so "constructor" or "__proto__" is not a keyword. */
+export function jobKeyword(word: string | null): JobKeyword | undefined {
+  return word !== null && Object.hasOwn(JOB_KEYWORDS, word) ? JOB_KEYWORDS[word] : undefined;
+}
+
 /** A line inside `ulimit { }`: FLAG VALUE. */
 export function ulimitLine(job: DraftJob, words: readonly Token[], errors: ErrorList): void {
   const [flagTok, valueTok] = words;
@@ -71,7 +76,7 @@ export function dependsLine(job: DraftJob, words: readonly Token[], errors: Erro
 }
 
 function usageOf(keyword: Token): string {
-  return JOB_KEYWORDS[keyword.text]?.usage ?? keyword.text;
+  return jobKeyword(keyword.text)?.usage ?? keyword.text;
 }
 
 function one<T>(schema: v.ValueSchema<T>, set: (job: DraftJob, value: T, token: Token) => void): Take {

@@ -30,7 +30,9 @@ function isSpace(c: number): boolean {
 
 export function lex(text: string, errors: ErrorList): Statement[] {
   const statements: Statement[] = [];
-  const lines = text.split("\n");
+  // An invisible byte-order mark (some Windows editors write one) must not become part of
+  // the first keyword; TextDecoder drops it when reading the file, this covers other callers.
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split("\n");
   for (let i = 0; i < lines.length; i++) {
     const tokens = lexLine(lines[i] ?? "", i + 1, errors);
     if (tokens.length > 0) statements.push(tokens);

@@ -13,7 +13,7 @@
 
 import type { ErrorList } from "./errors.ts";
 import { finishJob, newDraft, type DraftJob } from "./job-draft.ts";
-import { dependsLine, JOB_KEYWORD_LIST, JOB_KEYWORDS, ulimitLine, type Block } from "./keywords.ts";
+import { dependsLine, JOB_KEYWORD_LIST, jobKeyword, ulimitLine, type Block } from "./keywords.ts";
 import type { Statement, Token } from "./lexer.ts";
 import type { JobSpec, UdpAddress } from "./model.ts";
 import { show } from "./show.ts";
@@ -37,113 +37,128 @@ function isGlobal(word: string | null): word is keyof typeof GLOBALS {
 }
 
 export function parseStatements(statements: readonly Statement[], errors: ErrorList): Parsed {
-  const parsed: Parsed = { jobs: [], reportTo: [], listenOn: null };
-  let listenLine = 0;
-  let job: DraftJob | null = null;
-  let block: { kind: Block; line: number } | null = null;
+  const reader = new Reader(errors);
+  for (const statement of statements) reader.statement(statement);
+  return reader.end();
+}
 
-  const closeJob = (open: DraftJob): void => {
-    const spec = finishJob(open, errors);
-    if (spec) parsed.jobs.push({ spec, nameLine: open.nameLine });
-  };
+class Reader {
+  private readonly parsed: Parsed = { jobs: [], reportTo: [], listenOn: null };
+  private listenLine = 0;
+  private job: DraftJob | null = null;
+  private block: { kind: Block; line: number } | null = null;
 
-  for (const statement of statements) {
+  constructor(private readonly errors: ErrorList) {}
+
+  statement(statement: Statement): void {
+    const { errors, job, block } = this;
     const [head, ...words] = statement;
-    if (!head) continue;
+    if (!head) return;
     const keyword = head.quoted ? null : head.text;
 
     if (keyword === "}") {
       if (words[0]) errors.add(head.line, `} must be on its own line (found ${show(words[0].text)} after it)`);
-      if (block) block = null;
-      else if (job) {
-        closeJob(job);
-        job = null;
-      } else errors.add(head.line, "unmatched } (no block is open here)");
-      continue;
+      if (block) this.block = null;
+      else if (job) this.closeJob(job);
+      else errors.add(head.line, "unmatched } (no block is open here)");
+      return;
     }
 
     if (block && job) {
       // A keyword inside an inner block almost always means its } was forgotten: say so once
       // and read the line as part of the job, instead of one error per following line.
-      if (keyword !== null && (keyword === "job" || keyword in JOB_KEYWORDS || isGlobal(keyword))) {
-        errors.add(block.line, `${block.kind} { is never closed (add } on its own line)`);
-        block = null;
-      } else {
+      if (keyword === null || !(keyword === "job" || jobKeyword(keyword) || isGlobal(keyword))) {
         const quoted = statement.find((t) => t.quoted);
         if (quoted) errors.add(quoted.line, `quotes are not allowed in a ${block.kind} block (found ${show(quoted.text)})`);
         else if (block.kind === "ulimit") ulimitLine(job, statement, errors);
         else dependsLine(job, statement, errors);
-        continue;
+        return;
       }
+      errors.add(block.line, `${block.kind} { is never closed (add } on its own line)`);
+      this.block = null;
     }
 
-    if (keyword === "job") {
-      if (job) {
-        errors.add(job.line, "job { is never closed (add } before the next job)");
-        closeJob(job);
-      }
-      job = newDraft(head.line);
-      checkJobOpener(head, words, errors);
-      continue;
-    }
-
-    if (isGlobal(keyword)) {
-      if (job) {
-        errors.add(head.line, `${keyword} ${GLOBALS[keyword].second} is a global setting: move it outside the job block`);
-        continue;
-      }
-      const address = globalAddress(keyword, head, words, errors);
-      if (!address) continue;
-      if (keyword === "report") parsed.reportTo.push(address);
-      else if (parsed.listenOn) errors.add(head.line, `listen on given twice (first on line ${listenLine})`);
-      else [parsed.listenOn, listenLine] = [address, head.line];
-      continue;
-    }
-
+    if (keyword === "job") return this.openJob(head, words);
+    if (isGlobal(keyword)) return this.global(keyword, head, words);
     if (!job) {
-      if (keyword !== null && keyword in JOB_KEYWORDS) errors.add(head.line, `${keyword} is only allowed inside a job { } block`);
+      if (jobKeyword(keyword)) errors.add(head.line, `${keyword} is only allowed inside a job { } block`);
       else errors.add(head.line, `unknown keyword ${show(head.text)} outside a job (expected job {, report to or listen on)`);
-      continue;
+      return;
     }
+    this.jobStatement(job, keyword, head, words);
+  }
 
-    const entry = keyword === null ? undefined : JOB_KEYWORDS[keyword];
+  end(): Parsed {
+    if (this.block) this.errors.add(this.block.line, `${this.block.kind} { is never closed (add } on its own line)`);
+    if (this.job) {
+      this.errors.add(this.job.line, "job { is never closed (add } on its own line)");
+      this.closeJob(this.job);
+    }
+    return this.parsed;
+  }
+
+  private jobStatement(job: DraftJob, keyword: string | null, head: Token, words: readonly Token[]): void {
+    const { errors } = this;
+    const entry = jobKeyword(keyword);
     if (keyword === null || !entry) {
       const hint = keyword === "{" ? "; { belongs at the end of the line that opens the block" : "";
       errors.add(head.line, `unknown keyword ${show(head.text)} (expected one of ${JOB_KEYWORD_LIST}${hint})`);
-      continue;
+      return;
     }
     const first = job.seen.get(keyword);
     if (entry.single && first !== undefined) {
       errors.add(head.line, `${keyword} given twice in this job (first on line ${first})`);
-      continue;
+      return;
     }
     if (first === undefined) job.seen.set(keyword, head.line);
     const quoted = entry.quotes ? undefined : words.find((w) => w.quoted);
     if (quoted) {
       errors.add(quoted.line, `quotes are only allowed in cmd arguments and env values (found ${show(quoted.text)} after ${keyword})`);
-      continue;
+      return;
     }
     const opened = entry.take(job, words, head, errors);
-    if (opened) block = { kind: opened, line: head.line };
+    if (opened) this.block = { kind: opened, line: head.line };
   }
 
-  if (block) errors.add(block.line, `${block.kind} { is never closed (add } on its own line)`);
-  if (job) {
-    errors.add(job.line, "job { is never closed (add } on its own line)");
-    closeJob(job);
+  /** `job {` exactly. A job is opened even when the line is wrong, so what follows is checked. */
+  private openJob(head: Token, words: readonly Token[]): void {
+    const { errors } = this;
+    if (this.job) {
+      errors.add(this.job.line, "job { is never closed (add } before the next job)");
+      this.closeJob(this.job);
+    }
+    this.job = newDraft(head.line);
+    const [brace, ...rest] = words;
+    if (brace && !brace.quoted && brace.text === "{") {
+      if (!rest[0]) return;
+      errors.add(head.line, `nothing may follow "job {" on its line (found ${show(rest[0].text)}: put it on the next line)`);
+      // Still read it, so that `job { name a` does not also lack a name; but not another
+      // `job`, which would recurse once per word of a hostile line.
+      if (rest[0].text !== "job") this.statement(rest);
+    } else if (brace && words.some((w) => w.text === "{")) {
+      errors.add(head.line, `job takes no name here: write "job {" and then "name ${brace.text}" inside the block`);
+    } else {
+      errors.add(head.line, "job must be followed by { on the same line (job {)");
+    }
   }
-  return parsed;
-}
 
-/** `job {` exactly. A job is opened either way, so the lines that follow are still checked. */
-function checkJobOpener(head: Token, words: readonly Token[], errors: ErrorList): void {
-  const [brace, extra] = words;
-  if (brace && !brace.quoted && brace.text === "{") {
-    if (extra) errors.add(head.line, `nothing may follow "job {" on its line (found ${show(extra.text)}: put it on the next line)`);
-  } else if (brace && words.some((w) => w.text === "{")) {
-    errors.add(head.line, `job takes no name here: write "job {" and then "name ${brace.text}" inside the block`);
-  } else {
-    errors.add(head.line, "job must be followed by { on the same line (job {)");
+  private closeJob(open: DraftJob): void {
+    const spec = finishJob(open, this.errors);
+    if (spec) this.parsed.jobs.push({ spec, nameLine: open.nameLine });
+    this.job = null;
+  }
+
+  private global(keyword: keyof typeof GLOBALS, head: Token, words: readonly Token[]): void {
+    const { errors, parsed } = this;
+    if (this.job) {
+      errors.add(head.line, `${keyword} ${GLOBALS[keyword].second} is a global setting: move it outside the job block`);
+      return;
+    }
+    const address = globalAddress(keyword, head, words, errors);
+    if (!address) return;
+    if (keyword === "report") parsed.reportTo.push(address);
+    else if (parsed.listenOn) errors.add(head.line, `listen on given twice (first on line ${this.listenLine})`);
+    else [parsed.listenOn, this.listenLine] = [address, head.line];
   }
 }
 

@@ -31,7 +31,7 @@ export const RLIMIT_NAMES: readonly string[] = [...Object.values(ULIMIT_FLAGS), 
 const FLAG_LIST = Object.keys(ULIMIT_FLAGS).join(" ");
 
 export const ulimitResource: ValueSchema<string> = z.string().transform((s, ctx) => {
-  const resource = ULIMIT_FLAGS[s] ?? (RLIMIT_NAMES.includes(s) ? s : undefined);
+  const resource = Object.hasOwn(ULIMIT_FLAGS, s) ? ULIMIT_FLAGS[s] : RLIMIT_NAMES.includes(s) ? s : undefined;
   return resource ?? fail(ctx, `unknown ulimit flag ${show(s)} (expected one of ${FLAG_LIST} or an RLIMIT_* name such as RLIMIT_NOFILE)`);
 });
 
