@@ -6,6 +6,7 @@ import { deepFreeze } from "./freeze.ts";
 import { lex } from "./lexer.ts";
 import type { ParseResult } from "./model.ts";
 import { parseStatements, type Parsed } from "./parser.ts";
+import { show } from "./show.ts";
 
 export function parseConfig(text: string): ParseResult {
   const errors = new ErrorList();
@@ -14,16 +15,16 @@ export function parseConfig(text: string): ParseResult {
   if (errors.count > 0) return deepFreeze({ ok: false, errors: errors.sorted() });
   return deepFreeze({
     ok: true,
-    config: { jobs: parsed.jobs.map((j) => j.spec), reportTo: parsed.reportTo, listenOn: parsed.listenOn },
+    config: { jobs: parsed.jobs, reportTo: parsed.reportTo, listenOn: parsed.listenOn },
   });
 }
 
 /** Names identify jobs in logs, UDP reports and enable/disable commands: they must be unique. */
 function checkDuplicateNames(parsed: Parsed, errors: ErrorList): void {
   const firstLine = new Map<string, number>();
-  for (const { spec, nameLine } of parsed.jobs) {
-    const first = firstLine.get(spec.name);
-    if (first === undefined) firstLine.set(spec.name, nameLine);
-    else errors.add(nameLine, `duplicate job name "${spec.name}" (first used on line ${first})`);
+  for (const { name, line } of parsed.names) {
+    const first = firstLine.get(name);
+    if (first === undefined) firstLine.set(name, line);
+    else errors.add(line, `duplicate job name ${show(name)} (first used on line ${first})`);
   }
 }

@@ -21,8 +21,9 @@ import { udpAddress } from "./udp.ts";
 import { check } from "./values.ts";
 
 export interface Parsed {
-  /** Finished jobs with the line of their `name`, for the duplicate check. */
-  readonly jobs: { readonly spec: JobSpec; readonly nameLine: number }[];
+  readonly jobs: JobSpec[];
+  /** Every job's name and its line, valid job or not, for the duplicate check. */
+  readonly names: { readonly name: string; readonly line: number }[];
   readonly reportTo: UdpAddress[];
   listenOn: UdpAddress | null;
 }
@@ -43,7 +44,7 @@ export function parseStatements(statements: readonly Statement[], errors: ErrorL
 }
 
 class Reader {
-  private readonly parsed: Parsed = { jobs: [], reportTo: [], listenOn: null };
+  private readonly parsed: Parsed = { jobs: [], names: [], reportTo: [], listenOn: null };
   private listenLine = 0;
   private job: DraftJob | null = null;
   private block: { kind: Block; line: number } | null = null;
@@ -144,7 +145,8 @@ class Reader {
 
   private closeJob(open: DraftJob): void {
     const spec = finishJob(open, this.errors);
-    if (spec) this.parsed.jobs.push({ spec, nameLine: open.nameLine });
+    if (spec) this.parsed.jobs.push(spec);
+    if (open.name !== null) this.parsed.names.push({ name: open.name, line: open.nameLine });
     this.job = null;
   }
 

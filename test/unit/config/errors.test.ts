@@ -109,6 +109,10 @@ describe("jobs", () => {
       [6, 'duplicate job name "j" (first used on line 2)'],
       [10, 'duplicate job name "j" (first used on line 2)'],
     ]],
+    ["duplicate name of a job that has other errors", "job {\n name a\n}\njob {\n name a\n cmd /bin/true\n}", [
+      [1, 'job "a" has no cmd (add: cmd /path/to/program ARGS)'],
+      [5, 'duplicate job name "a" (first used on line 2)'],
+    ]],
     ["job without {", "job\n  name a\n  cmd /bin/true\n}\n", [[1, "job must be followed by { on the same line (job {)"]]],
     ["{ on the next line", "job\n{\n  name a\n  cmd /bin/true\n}\n", [
       [1, "job must be followed by { on the same line (job {)"],
@@ -151,6 +155,7 @@ describe("every error at once", () => {
       "pmtr.conf:4: nice 99 is out of range -20..19",
       'pmtr.conf:5: cmd "rel" is not an absolute path (pmtr does not search PATH: write the full path, e.g. /usr/bin/rel)',
       `pmtr.conf:6: unknown ulimit flag "-Z" (expected one of ${FLAGS})`,
+      'pmtr.conf:9: duplicate job name "a" (first used on line 3)',
       "pmtr.conf:11: cpu range 9-1 is reversed (write 1-9)",
       "pmtr.conf:13: unmatched } (no block is open here)",
     ]);
