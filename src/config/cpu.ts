@@ -3,7 +3,7 @@
 // unique CPU numbers of the model, so `cpu 0,2,4` and `cpu 0x15` are the same job.
 
 import { z } from "zod";
-import { show } from "./show.ts";
+import { cut, show } from "./show.ts";
 import { fail, type ValueSchema } from "./values.ts";
 
 /** glibc's CPU_SETSIZE: sched_setaffinity with a cpu_set_t cannot name a CPU beyond it. */
@@ -26,7 +26,7 @@ function fromMask(s: string): number[] | string {
     const nibble = parseInt(hex[hex.length - 1 - d] ?? "0", 16);
     for (let bit = 0; bit < 4; bit++) if (nibble & (1 << bit)) cpus.push(d * 4 + bit);
   }
-  if (cpus.length === 0) return `cpu ${s} selects no CPU (${EXPECTED})`;
+  if (cpus.length === 0) return `cpu ${cut(s)} selects no CPU (${EXPECTED})`;
   const last = cpus[cpus.length - 1] ?? 0;
   if (last >= MAX_CPUS) return `cpu ${show(s)} names CPU ${last}, beyond the maximum ${MAX_CPUS - 1}`;
   return cpus;
@@ -39,7 +39,7 @@ function fromList(s: string): number[] | string {
     if (!m) return `cpu ${show(s)} is not a valid CPU list (${EXPECTED})`;
     const from = Number(m[1]);
     const to = m[2] === undefined ? from : Number(m[2]);
-    if (to < from) return `cpu range ${part} is reversed (write ${to}-${from})`;
+    if (to < from) return `cpu range ${cut(part)} is reversed (write ${to}-${from})`;
     if (to >= MAX_CPUS) return `cpu ${to} is out of range 0..${MAX_CPUS - 1}`;
     for (let c = from; c <= to; c++) set.add(c);
   }

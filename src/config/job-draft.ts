@@ -3,6 +3,7 @@
 
 import type { ErrorList } from "./errors.ts";
 import type { JobSpec, Rlimit } from "./model.ts";
+import { show } from "./show.ts";
 
 export interface DraftJob {
   /** Line of `job {`: where errors about the job as a whole are reported. */
@@ -41,7 +42,7 @@ export function newDraft(line: number): DraftJob {
 export function finishJob(d: DraftJob, errors: ErrorList): JobSpec | null {
   // A keyword that was given but invalid has been reported already: do not also call it missing.
   if (d.name === null && !d.seen.has("name")) errors.add(d.line, "job has no name (add: name NAME)");
-  if (d.argv === null && !d.seen.has("cmd")) errors.add(d.line, `job ${d.name === null ? "" : `"${d.name}" `}has no cmd (add: cmd /path/to/program ARGS)`);
+  if (d.argv === null && !d.seen.has("cmd")) errors.add(d.line, `job ${d.name === null ? "" : `${show(d.name)} `}has no cmd (add: cmd /path/to/program ARGS)`);
   if (d.name === null || d.argv === null) return null;
   return {
     name: d.name,

@@ -5,7 +5,7 @@
 import type { ErrorList } from "./errors.ts";
 import type { DraftJob } from "./job-draft.ts";
 import type { Token } from "./lexer.ts";
-import { show } from "./show.ts";
+import { cut, show } from "./show.ts";
 import { cpuSet } from "./cpu.ts";
 import { ulimitResource, ulimitValue } from "./ulimit.ts";
 import * as v from "./values.ts";
@@ -117,7 +117,7 @@ function command(job: DraftJob, words: readonly Token[], keyword: Token, errors:
   if (!first) {
     errors.add(keyword.line, `cmd needs a program (expected: ${usageOf(keyword)})`);
   } else if (!program.safeParse(first.text).success) {
-    const example = first.text && !first.text.includes("/") ? `/usr/bin/${first.text}` : "/usr/bin/prog";
+    const example = first.text && !first.text.includes("/") ? `/usr/bin/${cut(first.text)}` : "/usr/bin/prog";
     errors.add(first.line, `cmd ${show(first.text)} is not an absolute path (pmtr does not search PATH: write the full path, e.g. ${example})`);
   } else {
     job.argv = words.map((w) => w.text);

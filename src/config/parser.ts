@@ -16,7 +16,7 @@ import { finishJob, newDraft, type DraftJob } from "./job-draft.ts";
 import { dependsLine, JOB_KEYWORD_LIST, jobKeyword, ulimitLine, type Block } from "./keywords.ts";
 import type { Statement, Token } from "./lexer.ts";
 import type { JobSpec, UdpAddress } from "./model.ts";
-import { show } from "./show.ts";
+import { cut, show } from "./show.ts";
 import { udpAddress } from "./udp.ts";
 import { check } from "./values.ts";
 
@@ -137,7 +137,7 @@ class Reader {
       // `job`, which would recurse once per word of a hostile line.
       if (rest[0].text !== "job") this.statement(rest);
     } else if (brace && words.some((w) => w.text === "{")) {
-      errors.add(head.line, `job takes no name here: write "job {" and then "name ${brace.text}" inside the block`);
+      errors.add(head.line, `job takes no name here: write "job {" and then "name ${cut(brace.text)}" inside the block`);
     } else {
       errors.add(head.line, "job must be followed by { on the same line (job {)");
     }

@@ -1,9 +1,14 @@
-// How a value from the file appears inside an error message: quoted, and cut short so that
-// a 9 MiB line produces a readable one-line error rather than 9 MiB of output.
+// How a value from the file appears inside an error message: cut short so that a 9 MiB line
+// produces a readable one-line error rather than 9 MiB of output.
 
 const MAX_SHOWN = 48;
 
+/** The value as written, cut to MAX_SHOWN characters. */
+export function cut(value: string): string {
+  return value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}...` : value;
+}
+
+/** The value quoted, cut to MAX_SHOWN characters. */
 export function show(value: string): string {
-  const cut = value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}...` : value;
-  return `"${cut}"`;
+  return `"${cut(value)}"`;
 }

@@ -3,7 +3,7 @@
 // turns that into a plain result for the parser.
 
 import { z } from "zod";
-import { show } from "./show.ts";
+import { cut, show } from "./show.ts";
 
 export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
 export type ValueSchema<T> = z.ZodType<T, string>;
@@ -26,7 +26,7 @@ export function integer(what: string, min: number, max: number): ValueSchema<num
     .regex(/^[+-]?\d+$/, { error: (iss) => `${what} ${show(String(iss.input))} is not an integer (expected ${min}..${max})` })
     .transform((s, ctx) => {
       const n = Number(s);
-      return n >= min && n <= max ? n : fail(ctx, `${what} ${s} is out of range ${min}..${max}`);
+      return n >= min && n <= max ? n : fail(ctx, `${what} ${cut(s)} is out of range ${min}..${max}`);
     });
 }
 
@@ -65,9 +65,9 @@ export const bounceSec: ValueSchema<number> = z.string().transform((s, ctx) => {
   const m = /^(\d+)([smhd]?)$/.exec(s);
   if (!m) return fail(ctx, `bounce every ${show(s)} is not a duration (expected a positive integer and a unit s, m, h or d, e.g. 12h)`);
   const [, digits = "", unit = ""] = m;
-  if (unit === "") return fail(ctx, `bounce every ${s} needs a unit: s, m, h or d (e.g. ${s}s)`);
+  if (unit === "") return fail(ctx, `bounce every ${cut(s)} needs a unit: s, m, h or d (e.g. ${cut(s)}s)`);
   const sec = Number(digits) * BOUNCE_UNIT_SEC[unit as keyof typeof BOUNCE_UNIT_SEC];
-  if (sec <= 0) return fail(ctx, `bounce every ${s} must be positive`);
-  if (sec > BOUNCE_MAX_SEC) return fail(ctx, `bounce every ${s} is longer than the maximum of 365d`);
+  if (sec <= 0) return fail(ctx, `bounce every ${cut(s)} must be positive`);
+  if (sec > BOUNCE_MAX_SEC) return fail(ctx, `bounce every ${cut(s)} is longer than the maximum of 365d`);
   return sec;
 });

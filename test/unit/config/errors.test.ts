@@ -173,6 +173,20 @@ describe("every error at once", () => {
     expect(errors[MAX_ERRORS]).toEqual({ line: 0, message: "150 more errors not shown (is this the right file?)" });
   });
 
+  test.each([
+    "name X", "name a\nname X", "cmd X", "dir X", "out X Y", "user X", "env X", "env X=1", "nice X", "order X", "cpu X", "cpu 0xX",
+    "cpu 0x0X", "cpu 5-X", "cpu X-1", "ulimit -n X", "ulimit X 1", "ulimit { X", "bounce every X", "bounce every Xs", "bounce X",
+    "depends {\nX", "wait X", "job X {", "report to X", "report to udp://X:1", "X",
+  ])("every message stays short when the value is huge: %s", (template) => {
+    for (const fill of ["9", "a", "0", "-"]) {
+      const statement = template.replaceAll("X", fill.repeat(100_000)).replaceAll("Y", fill.repeat(100_000));
+      for (const text of [inJob(statement), `${statement}\n`]) {
+        const result = parseConfig(text);
+        if (!result.ok) for (const e of result.errors) expect(e.message.length).toBeLessThan(300);
+      }
+    }
+  });
+
   test("a long value is cut short in the message", () => {
     const [error] = errorsOf(`x${"a".repeat(9 * 1024 * 1024)}\n`);
     expect(error?.message).toBe(`unknown keyword "x${"a".repeat(47)}..." outside a job (expected job {, report to or listen on)`);

@@ -11,7 +11,7 @@ export function inJob(...extra: string[]): string {
 
 export function valid(text: string): Config {
   const result = parseConfig(text);
-  if (!result.ok) throw new Error(`expected a valid config, got:\n${result.errors.map((e) => `${e.line}: ${e.message}`).join("\n")}`);
+  if (!result.ok) throw new Error(`expected a valid config, got:\n${result.errors.map((e) => `${e.line}: ${e.message}`).join("\n").slice(0, 2000)}`);
   return result.config;
 }
 
@@ -23,6 +23,6 @@ export function onlyJob(text: string): JobSpec {
 
 export function errorsOf(text: string): ConfigError[] {
   const result = parseConfig(text);
-  if (result.ok) throw new Error(`expected errors, got a valid config: ${JSON.stringify(result.config)}`);
+  if (result.ok) throw new Error(`expected errors, got a valid config: ${JSON.stringify(result.config).slice(0, 500)}`);
   return [...result.errors];
 }
