@@ -66,10 +66,12 @@ export function ulimitLine(job: DraftJob, words: readonly Token[], errors: Error
   job.ulimits.push({ resource: resource.value, value: value.value });
 }
 
+const dependsPath = v.absolutePath("depends file");
+
 /** A line inside `depends { }`: one or more absolute paths. */
 export function dependsLine(job: DraftJob, words: readonly Token[], errors: ErrorList): void {
   for (const w of words) {
-    const path = v.check(v.absolutePath("depends file"), w.text);
+    const path = v.check(dependsPath, w.text);
     if (path.ok) job.depends.push(path.value);
     else errors.add(w.line, path.message);
   }

@@ -47,6 +47,9 @@ function lexLine(s: string, line: number, errors: ErrorList): Token[] {
     errors.add(line, `control character U+${code} in the line (the configuration must be plain text)`);
     return [];
   }
+  // Fast path for the common line without quotes: a native split is several times quicker
+  // than the character loop below on a 1000-job file.
+  if (!s.includes('"')) return plainTokens(s, line);
   const tokens: Token[] = [];
   const n = s.length;
   let i = 0;
@@ -77,4 +80,16 @@ function lexLine(s: string, line: number, errors: ErrorList): Token[] {
     }
     tokens.push({ text, line, quoted });
   }
+}
+
+const SPACES = /[ \t\r]+/;
+
+function plainTokens(s: string, line: number): Token[] {
+  const tokens: Token[] = [];
+  for (const text of s.split(SPACES)) {
+    if (text === "") continue;
+    if (text.startsWith("#")) break;
+    tokens.push({ text, line, quoted: false });
+  }
+  return tokens;
 }

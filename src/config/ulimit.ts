@@ -35,7 +35,17 @@ export const ulimitResource: ValueSchema<string> = z.string().transform((s, ctx)
   return resource ?? fail(ctx, `unknown ulimit flag ${show(s)} (expected one of ${FLAG_LIST} or an RLIMIT_* name such as RLIMIT_NOFILE)`);
 });
 
+/** One schema per flag as written (at most 30), built once: building a schema costs far
+ *  more than running it, and a 1000-job file has thousands of ulimit lines. */
+const valueSchemas = new Map<string, ValueSchema<Rlimit["value"]>>();
+
 export function ulimitValue(resource: string, flag: string): ValueSchema<Rlimit["value"]> {
+  let schema = valueSchemas.get(flag);
+  if (!schema) valueSchemas.set(flag, (schema = buildValueSchema(resource, flag)));
+  return schema;
+}
+
+function buildValueSchema(resource: string, flag: string): ValueSchema<Rlimit["value"]> {
   return z.string().transform((s, ctx) => {
     if (s === "unlimited" || s === "infinity") {
       // Linux refuses RLIM_INFINITY for open files (it exceeds fs.nr_open): say so now rather

@@ -1,0 +1,95 @@
+// Benchmark: `dist/pmtr -t` on a generated 1000-job configuration, timed as a whole process
+// (start-up, read, parse, validate, exit). Target: median <= 100 ms. Prints numbers only;
+// the figure is recorded in docs/PERFORMANCE.md. PMTR_BENCH_BIN=/path/to/pmtr compares another build.
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseConfig } from "../../src/config/index.ts";
+
+const PMTR = process.env.PMTR_BENCH_BIN ?? resolve(import.meta.dir, "../../dist/pmtr");
+const JOBS = 1000;
+const WARMUP = 3;
+const RUNS = 21;
+
+/** Every job uses most keywords, so the benchmark exercises the whole language. */
+function generate(jobs: number): string {
+  const out = ["report to udp://127.0.0.1:9999", "listen on udp://127.0.0.1:10000", ""];
+  for (let i = 0; i < jobs; i++) {
+    out.push(
+      "job {",
+      `  name job-${i}`,
+      `  cmd /usr/bin/daemon-${i} --port ${10000 + i} "two words" --verbose`,
+      `  dir /srv/job-${i}`,
+      `  out job-${i}.out`,
+      `  err job-${i}.err`,
+      "  user daemon",
+      `  env INSTANCE=${i}`,
+      '  env GREETING="hello world"',
+      `  nice ${(i % 40) - 20}`,
+      `  cpu ${i % 2 === 0 ? "0,2-3" : "0x5"}`,
+      "  ulimit -n 4096",
+      "  ulimit {",
+      "    -c unlimited",
+      "    RLIMIT_NPROC 512",
+      "  }",
+      `  bounce every ${1 + (i % 24)}h`,
+      "  depends {",
+      `    /etc/job-${i}.conf`,
+      "  }",
+      `  order ${i % 10}`,
+      ...(i % 50 === 0 ? ["  wait", "  once"] : []),
+      "}",
+      "",
+    );
+  }
+  return out.join("\n");
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+const dir = mkdtempSync(join(tmpdir(), "pmtr-bench-"));
+try {
+  const text = generate(JOBS);
+  const path = join(dir, "pmtr.conf");
+  writeFileSync(path, text, { mode: 0o644 });
+
+  const parsed = parseConfig(text);
+  if (!parsed.ok || parsed.config.jobs.length !== JOBS) throw new Error("the generated configuration must be valid");
+
+  const times: number[] = [];
+  for (let run = 0; run < WARMUP + RUNS; run++) {
+    const start = performance.now();
+    const proc = Bun.spawnSync([PMTR, "-t", "-c", path], { stdout: "ignore", stderr: "pipe" });
+    const ms = performance.now() - start;
+    if (proc.exitCode !== 0) throw new Error(`pmtr -t exited ${proc.exitCode}: ${proc.stderr.toString().slice(0, 500)}`);
+    if (run >= WARMUP) times.push(ms);
+  }
+
+  const inProcess: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const start = performance.now();
+    parseConfig(text);
+    inProcess.push(performance.now() - start);
+  }
+
+  const empty = join(dir, "empty.conf");
+  writeFileSync(empty, "", { mode: 0o644 });
+  const baseline: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const start = performance.now();
+    Bun.spawnSync([PMTR, "-t", "-c", empty], { stdout: "ignore", stderr: "ignore" });
+    baseline.push(performance.now() - start);
+  }
+
+  const f = (ms: number) => ms.toFixed(1);
+  console.log(`config: ${JOBS} jobs, ${text.split("\n").length} lines, ${(text.length / 1024).toFixed(0)} KiB`);
+  console.log(`pmtr -t, whole process (${RUNS} runs): median ${f(median(times))} ms, min ${f(Math.min(...times))} ms, max ${f(Math.max(...times))} ms (target <= 100 ms)`);
+  console.log(`pmtr -t on an empty file (start-up alone): median ${f(median(baseline))} ms`);
+  console.log(`parseConfig in process: median ${f(median(inProcess))} ms`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
