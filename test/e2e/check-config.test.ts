@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describeJob, parseConfig } from "../../src/config/index.ts";
-import { FIXTURES, runPmtr, tempDir } from "../helpers.ts";
+import { FIXTURES, PMTR, runPmtr, tempDir } from "../helpers.ts";
 
 const dir = tempDir("pmtr-check-");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -92,7 +92,7 @@ describe("pmtr -t on an invalid file", () => {
 
   test("the path is printed as given (relative)", async () => {
     write("rel.conf", "bogus\n");
-    const proc = Bun.spawnSync([resolve(FIXTURES, "../../dist/pmtr"), "-t", "-c", "rel.conf"], { cwd: dir, stderr: "pipe", stdout: "pipe" });
+    const proc = Bun.spawnSync([PMTR, "-t", "-c", "rel.conf"], { cwd: dir, stderr: "pipe", stdout: "pipe" });
     expect(proc.exitCode).toBe(1);
     expect(proc.stderr.toString()).toStartWith('rel.conf:1: unknown keyword "bogus"');
   });
@@ -147,7 +147,7 @@ describe("hostile input: exit 1 promptly, our own one-line errors only", () => {
 
   test.each<[string, () => string | Uint8Array, RegExp]>([
     ["binary junk", () => junk(64 * 1024, 12345), /: (contains a NUL byte on line \d+: not a text file|is not UTF-8 text)/],
-    ["a 9 MiB line", () => `job {\n  name ${"a".repeat(9 * 1024 * 1024)}\n}\n`, /:1: job "a{47}\.\.\." has no cmd/],
+    ["a 9 MiB line", () => `job {\n  name ${"a".repeat(9 * 1024 * 1024)}\n}\n`, /:1: job "a{48}\.\.\." has no cmd/],
     ["NUL bytes in otherwise valid text", () => "job {\n  name a\0\n  cmd /bin/true\n}\n", /: contains a NUL byte on line 2: not a text file/],
     ["deep nesting of job blocks", () => "job {\n".repeat(200_000), /:1: job \{ is never closed/],
     ["deep nesting of braces on one line", () => `job {\n  ulimit ${"{ ".repeat(1_000_000)}\n}\n`, /:2: ulimit takes a flag and a value/],
