@@ -130,7 +130,8 @@ function command(job: DraftJob, words: readonly Token[], keyword: Token, errors:
 function ulimit(job: DraftJob, words: readonly Token[], keyword: Token, errors: ErrorList): Block | undefined {
   if (words.length === 1 && words[0]?.text === "{") return "ulimit";
   if (words.length !== 2) {
-    errors.add(keyword.line, `ulimit takes a flag and a value, got ${words.length} words (expected: ulimit -n 4096, or ulimit { on its own line)`);
+    const got = words.length === 1 ? "1 word" : `${words.length} words`;
+    errors.add(keyword.line, `ulimit takes a flag and a value, got ${got} (expected: ulimit -n 4096, or ulimit { on its own line)`);
     return undefined;
   }
   ulimitLine(job, words, errors);

@@ -68,7 +68,7 @@ describe("statements inside a job (extra lines start at line 4)", () => {
     ["ulimit RLIMIT_NOFILE infinity", inJob("ulimit RLIMIT_NOFILE infinity"), [[4, "ulimit RLIMIT_NOFILE cannot be infinity (give a number such as 65536)"]]],
     ["ulimit negative", inJob("ulimit -c -1"), [[4, 'ulimit -c value "-1" is not a number (expected a non-negative integer, unlimited or infinity)']]],
     ["ulimit huge", inJob("ulimit -c 99999999999999999999"), [[4, 'ulimit -c value "99999999999999999999" is too large (use unlimited)']]],
-    ["ulimit without value", inJob("ulimit -n"), [[4, "ulimit takes a flag and a value, got 1 words (expected: ulimit -n 4096, or ulimit { on its own line)"]]],
+    ["ulimit without value", inJob("ulimit -n"), [[4, "ulimit takes a flag and a value, got 1 word (expected: ulimit -n 4096, or ulimit { on its own line)"]]],
     ["ulimit block bad line", inJob("ulimit {", "-n", "-Z 1", "-c 5", "}"), [
       [5, 'ulimit block line "-n" is not FLAG VALUE (e.g. -n 4096)'],
       [6, `unknown ulimit flag "-Z" (expected one of ${FLAGS})`],
