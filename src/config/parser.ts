@@ -48,6 +48,8 @@ class Reader {
   private listenLine = 0;
   private job: DraftJob | null = null;
   private block: { kind: Block; line: number } | null = null;
+  /** The job statement on the line before, for the hint about lines that continue a cmd. */
+  private previousLine: { keyword: string | null; line: number } | null = null;
 
   constructor(private readonly errors: ErrorList) {}
 
@@ -101,9 +103,10 @@ class Reader {
   private jobStatement(job: DraftJob, keyword: string | null, head: Token, words: readonly Token[]): void {
     const { errors } = this;
     const entry = jobKeyword(keyword);
+    const previous = this.previousLine;
+    this.previousLine = { keyword, line: head.line };
     if (keyword === null || !entry) {
-      const hint = keyword === "{" ? "; { belongs at the end of the line that opens the block" : "";
-      errors.add(head.line, `unknown keyword ${show(head.text)} (expected one of ${JOB_KEYWORD_LIST}${hint})`);
+      errors.add(head.line, `unknown keyword ${show(head.text)} (expected one of ${JOB_KEYWORD_LIST}${unknownHint(keyword, head, previous)})`);
       return;
     }
     const first = job.seen.get(keyword);
@@ -162,6 +165,16 @@ class Reader {
     else if (parsed.listenOn) errors.add(head.line, `listen on given twice (first on line ${this.listenLine})`);
     else [parsed.listenOn, this.listenLine] = [address, head.line];
   }
+}
+
+/** Upstream pmtr glued a line that follows `cmd` onto it; files written for it need a hint. */
+function unknownHint(keyword: string | null, head: Token, previous: { keyword: string | null; line: number } | null): string {
+  if (keyword === "{") return "; { belongs at the end of the line that opens the block";
+  const looksLikeArgument = head.quoted || /^[-/.$]/.test(head.text);
+  if (looksLikeArgument && previous?.keyword === "cmd" && previous.line === head.line - 1) {
+    return "; if this continues the cmd on the line above, join the two lines: a statement cannot span lines";
+  }
+  return "";
 }
 
 function globalAddress(keyword: keyof typeof GLOBALS, head: Token, words: readonly Token[], errors: ErrorList): UdpAddress | null {

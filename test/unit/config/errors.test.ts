@@ -20,11 +20,17 @@ describe("statements inside a job (extra lines start at line 4)", () => {
   table([
     ["unknown keyword", inJob("bogus 1"), [[4, `unknown keyword "bogus" (expected one of ${KEYWORDS})`]]],
     ["keywords are case-sensitive", inJob("Nice 1"), [[4, `unknown keyword "Nice" (expected one of ${KEYWORDS})`]]],
-    ["a quoted keyword is not a keyword", inJob('"nice" 1'), [[4, `unknown keyword "nice" (expected one of ${KEYWORDS})`]]],
+    ["a quoted keyword is not a keyword", inJob("wait", '"nice" 1'), [[5, `unknown keyword "nice" (expected one of ${KEYWORDS})`]]],
     ...["constructor", "__proto__", "toString", "hasOwnProperty"].map(
       (word): Case => [`${word} is not a keyword`, inJob(`${word} x`), [[4, `unknown keyword "${word}" (expected one of ${KEYWORDS})`]]],
     ),
     ["an Object.prototype name is not a ulimit flag", inJob("ulimit constructor 1"), [[4, `unknown ulimit flag "constructor" (expected one of ${FLAGS})`]]],
+    ["a line continuing cmd, as upstream allowed", inJob().replace("cmd /bin/true", "cmd /bin/echo -a\n   -b c"), [
+      [4, `unknown keyword "-b" (expected one of ${KEYWORDS}; if this continues the cmd on the line above, join the two lines: a statement cannot span lines)`],
+    ]],
+    ["a quoted word continuing cmd", inJob().replace("cmd /bin/true", 'cmd /bin/echo\n"a b"'), [
+      [4, `unknown keyword "a b" (expected one of ${KEYWORDS}; if this continues the cmd on the line above, join the two lines: a statement cannot span lines)`],
+    ]],
     ["a lone {", inJob("{"), [[4, `unknown keyword "{" (expected one of ${KEYWORDS}; { belongs at the end of the line that opens the block)`]]],
     ["name twice", inJob("name k"), [[4, "name given twice in this job (first on line 2)"]]],
     ["cmd twice", inJob("cmd /bin/false"), [[4, "cmd given twice in this job (first on line 3)"]]],
