@@ -1,0 +1,94 @@
+// pmtr's own log sink (SPEC §7) and the sink for jobs' `out syslog` / `err syslog` lines.
+//
+// Where each message goes:
+// - under systemd with stderr connected to the journal (JOURNAL_STREAM names our stderr):
+//   stderr only, as `<N>message`, so journald sets the priority and nothing is logged twice;
+// - otherwise to syslog when its socket exists, and also to stderr as `pmtr[PID]: message`
+//   in the foreground;
+// - with no syslog socket (a container), or when syslog refuses a record: stderr, whatever
+//   the mode. A message is never silently lost.
+// Job lines go to syslog tagged `NAME[PID]` (journald's /dev/log included, so they carry the
+// job's name there too); without syslog they go to stderr as `NAME[PID]: line`.
+
+import { fstatSync, writeSync } from "node:fs";
+import type { LogLevel } from "../core/ports.ts";
+import { DEFAULT_SYSLOG_PATH, SEVERITY, openSyslog, sanitize, type Syslog } from "./syslog.ts";
+
+export interface Logger {
+  log(level: LogLevel, message: string): void;
+  /** One line of a job's output (without its newline), for `out syslog` / `err syslog`:
+   *  severity info for stdout, err for stderr. */
+  jobLine(job: string, pid: number, stream: "out" | "err", line: string): void;
+  close(): void;
+}
+
+export interface LoggerOptions {
+  foreground: boolean;
+  verbose: number;
+  /** Default /dev/log. */
+  syslogPath?: string;
+  /** Default process.env; read for JOURNAL_STREAM. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Default: write to fd 2. */
+  writeStderr?: (text: string) => void;
+}
+
+export function createLogger(opts: LoggerOptions): Logger {
+  const env = opts.env ?? process.env;
+  const writeStderr = opts.writeStderr ?? writeFd2;
+  const journal = isJournalStream(env.JOURNAL_STREAM);
+  const syslog: Syslog | null = openSyslog(opts.syslogPath ?? DEFAULT_SYSLOG_PATH);
+
+  const toStderr = (level: LogLevel, tag: string, pid: number, text: string) => {
+    writeStderr(journal ? `<${SEVERITY[level]}>${text}\n` : `${tag}[${pid}]: ${text}\n`);
+  };
+
+  return {
+    log(level, message) {
+      if (level === "debug" && opts.verbose < 1) return;
+      for (const raw of message.split("\n")) {
+        if (raw === "") continue;
+        const text = sanitize(raw);
+        if (journal) {
+          toStderr(level, "pmtr", process.pid, text);
+          continue;
+        }
+        const sent = syslog ? syslog.send(level, "pmtr", process.pid, text) : "unavailable";
+        if (opts.foreground || sent === "unavailable") toStderr(level, "pmtr", process.pid, text);
+      }
+    },
+    jobLine(job, pid, stream, line) {
+      const level: LogLevel = stream === "out" ? "info" : "err";
+      const text = sanitize(line);
+      const sent = syslog ? syslog.send(level, job, pid, text) : "unavailable";
+      if (sent === "unavailable") toStderr(level, job, pid, text);
+    },
+    close() {
+      syslog?.close();
+    },
+  };
+}
+
+/** systemd sets JOURNAL_STREAM=DEV:INODE for the stream it connected to stdout/stderr. It is
+ *  inherited by everything below, so it counts only when it names the stderr we really have
+ *  (not after daemonizing onto /dev/null, not when a wrapper redirected stderr). */
+export function isJournalStream(value: string | undefined, fd = 2): boolean {
+  const m = value?.match(/^(\d+):(\d+)$/);
+  if (!m) return false;
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    return st.dev === BigInt(m[1]!) && st.ino === BigInt(m[2]!);
+  } catch {
+    return false;
+  }
+}
+
+/** Synchronous, so messages keep their order and a crash loses none; a stderr that refuses
+ *  (closed, non-blocking and full) loses the message rather than stopping pmtr. */
+function writeFd2(text: string): void {
+  try {
+    writeSync(2, text);
+  } catch {
+    // nowhere left to report it
+  }
+}

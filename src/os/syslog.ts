@@ -1,0 +1,165 @@
+// Records to syslog over its datagram socket (/dev/log), formatted as glibc's syslog(3) does:
+// RFC 3164 `<PRI>Mmm dd hh:mm:ss TAG[PID]: message`. pmtr's own messages use the tag "pmtr";
+// a job's output lines use the job's name and pid, so `journalctl -t web` or `grep web\[`
+// finds them. Nothing here throws or blocks: when syslog does not keep up, records wait in a
+// bounded queue and the excess is dropped and counted, so a job that writes faster than
+// syslog accepts cannot grow pmtr's memory.
+
+import { existsSync } from "node:fs";
+import type { LogLevel } from "../core/ports.ts";
+import { openDgram, type DgramSender } from "./unix-dgram.ts";
+
+export const DEFAULT_SYSLOG_PATH = "/dev/log";
+/** LOG_DAEMON, for pmtr and its jobs alike. */
+export const FACILITY_DAEMON = 3;
+export const SEVERITY: Readonly<Record<LogLevel, number>> = { err: 3, warning: 4, notice: 5, info: 6, debug: 7 };
+
+/** A record longer than this is cut (syslog daemons cut at 1-8 KiB anyway). */
+export const MAX_RECORD_BYTES = 8192;
+/** Bounds of the queue of records waiting for a busy syslog. */
+export const MAX_QUEUED_RECORDS = 1000;
+export const MAX_QUEUED_BYTES = 1 << 20;
+/** How often a busy syslog is retried. */
+const RETRY_MS = 10;
+
+/** "sent" or "queued": syslog has it or will; "dropped": the queue was full or the record could
+ *  not be sent; "unavailable": nobody listens on the socket (the caller should write it elsewhere). */
+export type SendOutcome = "sent" | "queued" | "dropped" | "unavailable";
+
+export interface Syslog {
+  readonly path: string;
+  /** Send one record as `tag[pid]`, severity from `level`, facility daemon. */
+  send(level: LogLevel, tag: string, pid: number, message: string): SendOutcome;
+  /** Records waiting for a busy syslog. */
+  readonly queued: number;
+  /** Records dropped since the last drop notice was sent. */
+  readonly dropped: number;
+  /** One last non-blocking attempt to send what is queued, then close the socket. */
+  close(): void;
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** glibc's timestamp, `%h %e %T` in local time: "Mar  7 09:05:01". */
+export function syslogTimestamp(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${MONTHS[date.getMonth()]} ${String(date.getDate()).padStart(2, " ")} ${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+}
+
+/** Control characters (C0, DEL, C1) become `\xNN`, so a job cannot forge records, move a
+ *  terminal's cursor or split a record; tabs become one space. */
+export function sanitize(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => (c === "\t" ? " " : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+}
+
+/** A tag is one word: whitespace, brackets and colons would make the record ambiguous. */
+function sanitizeTag(tag: string): string {
+  return sanitize(tag).replace(/[\s[\]:]/g, "_").slice(0, 64) || "-";
+}
+
+export function formatRecord(r: { level: LogLevel; tag: string; pid: number; message: string; date: Date }): string {
+  const pri = FACILITY_DAEMON * 8 + SEVERITY[r.level];
+  return `<${pri}>${syslogTimestamp(r.date)} ${sanitizeTag(r.tag)}[${r.pid}]: ${sanitize(r.message)}`;
+}
+
+const encoder = new TextEncoder();
+
+/** Encode, cut at MAX_RECORD_BYTES on a character boundary. */
+function encodeRecord(text: string): Uint8Array {
+  const bytes = encoder.encode(text);
+  if (bytes.length <= MAX_RECORD_BYTES) return bytes;
+  let end = MAX_RECORD_BYTES;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // do not split a UTF-8 sequence
+  return bytes.subarray(0, end);
+}
+
+/** A syslog sender on `path`, or null when no socket is there (a container without syslog).
+ *  `now` is for tests. */
+export function openSyslog(path: string = DEFAULT_SYSLOG_PATH, now: () => Date = () => new Date()): Syslog | null {
+  if (!existsSync(path)) return null;
+  const opened = openDgram(path);
+  if (!opened.ok) return null;
+  return new QueuedSyslog(path, opened.sender, now);
+}
+
+class QueuedSyslog implements Syslog {
+  private readonly queue: Uint8Array[] = [];
+  private queuedBytes = 0;
+  private droppedCount = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(readonly path: string, private readonly socket: DgramSender, private readonly now: () => Date) {}
+
+  get queued(): number {
+    return this.queue.length;
+  }
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
+  send(level: LogLevel, tag: string, pid: number, message: string): SendOutcome {
+    const record = encodeRecord(formatRecord({ level, tag, pid, message, date: this.now() }));
+    // Keep order: while anything waits, a new record waits behind it.
+    if (this.queue.length === 0) {
+      const result = this.socket.send(record);
+      if (result === "sent") return "sent";
+      if (result === "gone") return "unavailable";
+      if (result === "failed") return this.drop();
+    }
+    return this.enqueue(record);
+  }
+
+  close(): void {
+    this.flush();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.socket.close();
+  }
+
+  private enqueue(record: Uint8Array): SendOutcome {
+    if (this.queue.length >= MAX_QUEUED_RECORDS || this.queuedBytes + record.length > MAX_QUEUED_BYTES) return this.drop();
+    this.queue.push(record);
+    this.queuedBytes += record.length;
+    this.schedule();
+    return "queued";
+  }
+
+  private drop(): SendOutcome {
+    this.droppedCount++;
+    this.schedule();
+    return "dropped";
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, RETRY_MS);
+    // A busy syslog must not keep pmtr alive at exit.
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Send what is queued until syslog is busy again; then say how many records were lost. */
+  private flush(): void {
+    while (this.queue.length > 0) {
+      const result = this.socket.send(this.queue[0]!);
+      if (result === "busy") return this.schedule();
+      const record = this.queue.shift()!;
+      this.queuedBytes -= record.length;
+      if (result !== "sent") this.droppedCount++;
+    }
+    if (this.droppedCount > 0) {
+      const notice = encodeRecord(formatRecord({
+        level: "warning", tag: "pmtr", pid: process.pid, date: this.now(),
+        message: `dropped ${this.droppedCount} syslog record(s): syslog at ${this.path} did not accept them fast enough`,
+      }));
+      const result = this.socket.send(notice);
+      if (result === "busy") return this.schedule();
+      this.droppedCount = 0;
+    }
+  }
+}
