@@ -1,0 +1,95 @@
+// The man pages: lint-free under groff's strictest warnings and man's renderer, and in step
+// with the code: every option of the usage text, every exit status, every job keyword and
+// ulimit flag of the grammar, and the package version. Without groff (it is installed by
+// .ci/run from Debian's groff-base) only the structural checks can run; they always do.
+
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
+import { USAGE } from "../../src/cli.ts";
+import { JOB_KEYWORDS } from "../../src/config/keywords.ts";
+import { RLIMIT_NAMES, ULIMIT_FLAGS } from "../../src/config/ulimit.ts";
+
+const MAN = resolve(import.meta.dir, "../../docs/man");
+const PAGES = { "pmtr.8": readFileSync(`${MAN}/pmtr.8`, "utf8"), "pmtr.conf.5": readFileSync(`${MAN}/pmtr.conf.5`, "utf8") };
+const has = (tool: string) => Bun.which(tool) !== null;
+
+/** The text of section `name` (from its .SH to the next .SH). */
+function section(page: string, name: string): string {
+  const start = page.indexOf(`\n.SH ${name}\n`);
+  expect(start).toBeGreaterThan(0);
+  const end = page.indexOf("\n.SH ", start + 1);
+  return page.slice(start, end < 0 ? undefined : end);
+}
+
+/** Roff's escaped minus back to a plain one, for comparing with the code. */
+const plain = (roff: string) => roff.replaceAll("\\-", "-");
+
+describe.each(Object.entries(PAGES))("%s", (file, page) => {
+  test(has("groff") ? "groff -ww reports nothing" : "groff is absent: structure only", () => {
+    if (!has("groff")) return;
+    const r = Bun.spawnSync(["groff", "-t", "-ww", "-z", "-man", `${MAN}/${file}`], { stderr: "pipe" });
+    expect(r.stderr.toString()).toBe("");
+    expect(r.exitCode).toBe(0);
+  });
+
+  test(has("man") ? "man -l renders it at 80 columns without warnings" : "man is absent: structure only", () => {
+    if (!has("man")) return;
+    const r = Bun.spawnSync(["man", "--warnings", "-l", `${MAN}/${file}`], { env: { ...process.env, MANWIDTH: "80", MAN_KEEP_FORMATTING: "" }, stdout: "pipe", stderr: "pipe" });
+    expect(r.stderr.toString()).toBe("");
+    expect(r.stdout.toString()).toContain("NAME");
+  });
+
+  test("structure: title with the package version, the usual sections, balanced blocks", () => {
+    const [name, sectionNo] = file.split(/\.(?=\d$)/);
+    expect(page).toMatch(new RegExp(`^\\.TH ${name!.toUpperCase().replace(".", "\\.")} ${sectionNo} \\d{4} "pmtr ${pkg.version.replaceAll(".", "\\.")}"`, "m"));
+    for (const s of ["NAME", "SYNOPSIS", "DESCRIPTION", "FILES", "SEE ALSO"]) expect(page).toContain(`\n.SH ${s}\n`);
+    for (const [open, close] of [[".RS", ".RE"], [".EX", ".EE"], [".TS", ".TE"]] as const) {
+      const count = (m: string) => page.split("\n").filter((l) => l === m || l.startsWith(`${m} `)).length;
+      expect(`${open} ${count(open)}`).toBe(`${open} ${count(close)}`);
+    }
+    if (page.includes("\n.TS\n")) expect(page.startsWith("'\\\" t\n")).toBe(true); // tells man to run tbl
+  });
+});
+
+describe("pmtr(8) matches the code", () => {
+  const page = PAGES["pmtr.8"];
+  test("every option of the usage text is described", () => {
+    const options = [...USAGE.matchAll(/^\s+(-\w|--\w+)(?:,\s*(--\w+))?/gm)].flatMap((m) => [m[1], m[2]]).filter(Boolean);
+    expect(options.length).toBeGreaterThanOrEqual(7);
+    const described = plain(section(page, "OPTIONS"));
+    for (const o of options) expect(described).toMatch(new RegExp(`^\\.(B|BI|BR) .*${o}\\b`, "m"));
+  });
+
+  test("exit statuses 0-3, as the usage text lists them", () => {
+    const statuses = [...section(page, "EXIT STATUS").matchAll(/^\.TP\n\.B (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(statuses).toEqual([0, 1, 2, 3]);
+    expect(USAGE).toContain("0 ok, 1 configuration error, 2 usage error, 3 runtime failure");
+  });
+
+  test("signals", () => {
+    const s = section(page, "SIGNALS");
+    for (const sig of ["SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP"]) expect(s).toContain(sig);
+  });
+});
+
+describe("pmtr.conf(5) matches the grammar", () => {
+  const page = PAGES["pmtr.conf.5"];
+  test("every job keyword has an entry", () => {
+    const settings = section(page, "JOB SETTINGS");
+    for (const keyword of Object.keys(JOB_KEYWORDS)) expect(settings).toMatch(new RegExp(`^\\.TP\\n\\.BI? "?${keyword}\\b`, "m"));
+  });
+
+  test("every ulimit flag and resource name", () => {
+    const text = plain(page);
+    for (const [flag, name] of Object.entries(ULIMIT_FLAGS)) expect(text).toMatch(new RegExp(`^${flag}\\t${name}\\t|\\t${flag}\\t${name}$`, "m"));
+    for (const name of RLIMIT_NAMES) expect(text).toContain(name);
+  });
+
+  test("the global settings", () => {
+    const s = section(page, "GLOBAL SETTINGS");
+    expect(s).toContain('.BI "report to udp://"');
+    expect(s).toContain('.BI "listen on udp://"');
+  });
+});
