@@ -1,6 +1,11 @@
 // Pure command-line parsing: argv in, options or a usage error out. No I/O, no exits.
 // getopt(3) rules, as the original pmtr used: flags may be bundled (`-Fv`), an option's
 // argument may be attached (`-c/etc/x.conf`) or separate, `--` ends the options.
+// A first word naming a client command (`pmtr status web`) turns the rest into that command's
+// arguments: it talks to the running pmtr instead of being one.
+
+import type { ControlRequest } from "./control/protocol.ts";
+import { parseSignal } from "./control/signals.ts";
 
 export const DEFAULT_CONFIG = "/etc/pmtr.conf";
 
@@ -10,19 +15,31 @@ export interface Options {
   readonly configPath: string;
   readonly pidfile: string | null;
   readonly checkOnly: boolean;
+  /** `-s PATH`: the control socket; null for the default (see control/socket-path.ts). */
+  readonly socketPath: string | null;
 }
+
+export const CLIENT_COMMANDS = ["status", "start", "stop", "restart", "signal", "reload"] as const;
 
 export type Command =
   | { readonly kind: "run"; readonly options: Options }
+  /** A client command for the running pmtr; `json` only for status. */
+  | { readonly kind: "client"; readonly request: ControlRequest; readonly json: boolean; readonly socketPath: string | null }
   | { readonly kind: "help" }
   | { readonly kind: "version" }
   | { readonly kind: "usage-error"; readonly message: string };
 
-export const USAGE = `usage: pmtr [-F] [-v[v]] [-c FILE] [-p PIDFILE] [-t] [-h] [--version]
+export const USAGE = `usage: pmtr [-F] [-v[v]] [-c FILE] [-p PIDFILE] [-s SOCKET] [-t] [-h] [--version]
+       pmtr [-s SOCKET] status [--json] [NAME...]
+       pmtr [-s SOCKET] start|stop|restart NAME...
+       pmtr [-s SOCKET] signal SIG NAME...
+       pmtr [-s SOCKET] reload
 
   -F          stay in the foreground (implied by -t and when pmtr is PID 1)
   -c FILE     configuration file (default ${DEFAULT_CONFIG})
   -p PIDFILE  write pmtr's pid to PIDFILE; removed on exit
+  -s SOCKET   control socket (default /run/pmtr.sock as root, else
+              $XDG_RUNTIME_DIR/pmtr.sock); the client commands take it too
   -t          check the configuration and exit: 0 valid, 1 invalid
   -v          verbose (-vv: more); with -t, print one line per job
   -h, --help  show this help
@@ -30,6 +47,14 @@ export const USAGE = `usage: pmtr [-F] [-v[v]] [-c FILE] [-p PIDFILE] [-t] [-h] 
 
 exit status: 0 ok, 1 configuration error, 2 usage error, 3 runtime failure at start
              (pidfile, lock, socket)
+
+client commands talk to the running pmtr:
+  status [--json] [NAME...]  table of jobs (JSON for scripts)
+  start|stop|restart NAME... act at once and report the outcome
+  signal SIG NAME...         send SIG (HUP, USR1, ...) to each job's process group
+  reload                     rescan the configuration file
+client exit status: 0 ok (status: all named jobs running), 1 an action failed,
+  2 usage error, 3 status: some job not running, 4 unknown job or pmtr not running
 `;
 
 export function parseArgs(args: readonly string[]): Command {
@@ -38,6 +63,9 @@ export function parseArgs(args: readonly string[]): Command {
   let configPath = DEFAULT_CONFIG;
   let pidfile: string | null = null;
   let checkOnly = false;
+  let socketPath: string | null = null;
+  /** Daemon-only flags seen, so `pmtr -F status` can be refused by name. */
+  const daemonFlags: string[] = [];
 
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -47,23 +75,30 @@ export function parseArgs(args: readonly string[]): Command {
     }
     if (arg === "--help") return { kind: "help" };
     if (arg === "--version") return { kind: "version" };
+    if (isClientCommand(arg)) {
+      if (daemonFlags.length > 0) return usageError(`option -${daemonFlags[0]} does not apply to "pmtr ${arg}"`);
+      return parseClient(arg, args.slice(i + 1), socketPath);
+    }
     if (!arg.startsWith("-") || arg === "-" || arg.startsWith("--")) {
-      return usageError(arg.startsWith("--") ? `unknown option "${arg}"` : `unexpected argument "${arg}"`);
+      return usageError(arg.startsWith("--") ? `unknown option "${arg}"` : `unknown command "${arg}" (expected ${CLIENT_COMMANDS.join(", ")})`);
     }
     for (let j = 1; j < arg.length; j++) {
       const flag = arg[j]!;
+      if (flag !== "s" && flag !== "h") daemonFlags.push(flag);
       switch (flag) {
         case "F": foreground = true; break;
         case "v": verbose++; break;
         case "t": checkOnly = true; break;
         case "h": return { kind: "help" };
         case "c":
-        case "p": {
+        case "p":
+        case "s": {
           const attached = arg.slice(j + 1);
           const value = attached !== "" ? attached : args[++i];
           if (value === undefined || value === "") return usageError(`option -${flag} needs a file name`);
           if (flag === "c") configPath = value;
-          else pidfile = value;
+          else if (flag === "p") pidfile = value;
+          else socketPath = value;
           j = arg.length;
           break;
         }
@@ -72,7 +107,60 @@ export function parseArgs(args: readonly string[]): Command {
       }
     }
   }
-  return { kind: "run", options: { foreground: foreground || checkOnly, verbose, configPath, pidfile, checkOnly } };
+  return { kind: "run", options: { foreground: foreground || checkOnly, verbose, configPath, pidfile, checkOnly, socketPath } };
+}
+
+type ClientName = (typeof CLIENT_COMMANDS)[number];
+
+function isClientCommand(word: string): word is ClientName {
+  return (CLIENT_COMMANDS as readonly string[]).includes(word);
+}
+
+/** `pmtr [-s PATH] NAME ARGS...`: -s, --json (status) and -h may also follow the command. */
+function parseClient(command: ClientName, args: readonly string[], socketPathBefore: string | null): Command {
+  let socketPath = socketPathBefore;
+  let json = false;
+  const words: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      words.push(...args.slice(i + 1));
+      break;
+    }
+    if (arg === "-h" || arg === "--help") return { kind: "help" };
+    if (arg === "--json" && command === "status") {
+      json = true;
+    } else if (arg.startsWith("-s")) {
+      const value = arg.length > 2 ? arg.slice(2) : args[++i];
+      if (value === undefined || value === "") return usageError("option -s needs a file name");
+      socketPath = value;
+    } else if (arg.startsWith("-") && arg !== "-") {
+      return usageError(`unknown option "${arg}" for "pmtr ${command}"`);
+    } else {
+      words.push(arg);
+    }
+  }
+  const bad = words.find((w) => !/^\S+$/.test(w));
+  if (bad !== undefined) return usageError(`${JSON.stringify(bad)} is not a job name`);
+  const client = (request: ControlRequest): Command => ({ kind: "client", request, json, socketPath });
+  switch (command) {
+    case "status":
+      return client({ op: "status", names: words });
+    case "reload":
+      if (words.length > 0) return usageError(`pmtr reload takes no arguments (got "${words[0]}")`);
+      return client({ op: "reload" });
+    case "signal": {
+      const [sigText, ...names] = words;
+      if (sigText === undefined) return usageError("pmtr signal needs a signal and at least one job name (e.g. pmtr signal HUP web)");
+      const signal = parseSignal(sigText);
+      if (signal === null) return usageError(`unknown signal "${sigText}" (use a name such as HUP, USR1, TERM, or a number)`);
+      if (names.length === 0) return usageError(`pmtr signal ${sigText} needs at least one job name`);
+      return client({ op: "signal", signal, names });
+    }
+    default:
+      if (words.length === 0) return usageError(`pmtr ${command} needs at least one job name`);
+      return client({ op: command, names: words });
+  }
 }
 
 function usageError(message: string): Command {

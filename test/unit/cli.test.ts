@@ -5,16 +5,16 @@ describe("parseArgs", () => {
   test("defaults", () => {
     expect(parseArgs([])).toEqual({
       kind: "run",
-      options: { foreground: false, verbose: 0, configPath: DEFAULT_CONFIG, pidfile: null, checkOnly: false },
+      options: { foreground: false, verbose: 0, configPath: DEFAULT_CONFIG, pidfile: null, checkOnly: false, socketPath: null },
     });
   });
 
   test.each([
-    [["-F", "-v", "-v", "-c", "/x.conf", "-p", "/run/p.pid"], { foreground: true, verbose: 2, configPath: "/x.conf", pidfile: "/run/p.pid", checkOnly: false }],
-    [["-Fvv", "-c/x.conf", "-p/p"], { foreground: true, verbose: 2, configPath: "/x.conf", pidfile: "/p", checkOnly: false }],
-    [["-vc", "/x.conf"], { foreground: false, verbose: 1, configPath: "/x.conf", pidfile: null, checkOnly: false }],
-    [["-t", "-c", "a.conf"], { foreground: true, verbose: 0, configPath: "a.conf", pidfile: null, checkOnly: true }],
-    [["-t", "--"], { foreground: true, verbose: 0, configPath: DEFAULT_CONFIG, pidfile: null, checkOnly: true }],
+    [["-F", "-v", "-v", "-c", "/x.conf", "-p", "/run/p.pid"], { foreground: true, verbose: 2, configPath: "/x.conf", pidfile: "/run/p.pid", checkOnly: false, socketPath: null }],
+    [["-Fvv", "-c/x.conf", "-p/p"], { foreground: true, verbose: 2, configPath: "/x.conf", pidfile: "/p", checkOnly: false, socketPath: null }],
+    [["-vc", "/x.conf"], { foreground: false, verbose: 1, configPath: "/x.conf", pidfile: null, checkOnly: false, socketPath: null }],
+    [["-t", "-c", "a.conf"], { foreground: true, verbose: 0, configPath: "a.conf", pidfile: null, checkOnly: true, socketPath: null }],
+    [["-t", "--"], { foreground: true, verbose: 0, configPath: DEFAULT_CONFIG, pidfile: null, checkOnly: true, socketPath: null }],
   ])("%j", (args, options) => {
     expect(parseArgs(args)).toEqual({ kind: "run", options });
   });
@@ -31,9 +31,57 @@ describe("parseArgs", () => {
     [["-c"], "option -c needs a file name"],
     [["-p"], "option -p needs a file name"],
     [["-c", ""], "option -c needs a file name"],
-    [["extra"], 'unexpected argument "extra"'],
+    [["extra"], 'unknown command "extra" (expected status, start, stop, restart, signal, reload)'],
     [["--", "extra"], 'unexpected argument "extra"'],
   ])("usage error %j", (args, message) => {
     expect(parseArgs(args)).toEqual({ kind: "usage-error", message });
   });
+
+  test("-s PATH for the daemon", () => {
+    expect(parseArgs(["-F", "-s", "/x.sock"])).toMatchObject({ kind: "run", options: { foreground: true, socketPath: "/x.sock" } });
+    expect(parseArgs(["-s/y.sock"])).toMatchObject({ kind: "run", options: { socketPath: "/y.sock" } });
+  });
+});
+
+describe("parseArgs: client commands", () => {
+  const client = (request: object, json = false, socketPath: string | null = null) => ({ kind: "client", request, json, socketPath });
+
+  test.each([
+    [["status"], client({ op: "status", names: [] })],
+    [["status", "--json"], client({ op: "status", names: [] }, true)],
+    [["status", "a", "--json", "b"], client({ op: "status", names: ["a", "b"] }, true)],
+    [["-s", "/p.sock", "status", "a"], client({ op: "status", names: ["a"] }, false, "/p.sock")],
+    [["status", "-s", "/p.sock", "a"], client({ op: "status", names: ["a"] }, false, "/p.sock")],
+    [["status", "-s/p.sock"], client({ op: "status", names: [] }, false, "/p.sock")],
+    [["start", "a", "b"], client({ op: "start", names: ["a", "b"] })],
+    [["stop", "a"], client({ op: "stop", names: ["a"] })],
+    [["restart", "a"], client({ op: "restart", names: ["a"] })],
+    [["stop", "--", "-odd"], client({ op: "stop", names: ["-odd"] })],
+    [["signal", "HUP", "web"], client({ op: "signal", signal: "SIGHUP", names: ["web"] })],
+    [["signal", "sigusr1", "a", "b"], client({ op: "signal", signal: "SIGUSR1", names: ["a", "b"] })],
+    [["signal", "9", "a"], client({ op: "signal", signal: "SIGKILL", names: ["a"] })],
+    [["reload"], client({ op: "reload" })],
+  ])("%j", (args, command) => {
+    expect(parseArgs(args)).toEqual(command as never);
+  });
+
+  test.each([
+    [["start"], "pmtr start needs at least one job name"],
+    [["restart"], "pmtr restart needs at least one job name"],
+    [["signal"], "pmtr signal needs a signal and at least one job name (e.g. pmtr signal HUP web)"],
+    [["signal", "HUP"], "pmtr signal HUP needs at least one job name"],
+    [["signal", "BOGUS", "a"], 'unknown signal "BOGUS" (use a name such as HUP, USR1, TERM, or a number)'],
+    [["signal", "99", "a"], 'unknown signal "99" (use a name such as HUP, USR1, TERM, or a number)'],
+    [["reload", "x"], 'pmtr reload takes no arguments (got "x")'],
+    [["stop", "--json", "a"], 'unknown option "--json" for "pmtr stop"'],
+    [["status", "-x"], 'unknown option "-x" for "pmtr status"'],
+    [["status", "-s"], "option -s needs a file name"],
+    [["-F", "status"], 'option -F does not apply to "pmtr status"'],
+    [["-c", "/x.conf", "stop", "a"], 'option -c does not apply to "pmtr stop"'],
+    [["stop", "--", "two words"], '"two words" is not a job name'],
+  ])("usage error %j", (args, message) => {
+    expect(parseArgs(args)).toEqual({ kind: "usage-error", message });
+  });
+
+  test("help after a command", () => expect(parseArgs(["status", "-h"]).kind).toBe("help"));
 });

@@ -1,0 +1,84 @@
+// The local control socket's protocol: one request per connection, one response, each a
+// single line of JSON. Both are bounded so a confused or hostile peer cannot make pmtr buffer
+// without limit.
+
+import type { ExitStatus } from "../core/ports.ts";
+import { parseSignal } from "./signals.ts";
+import type { JobState } from "./target.ts";
+
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+
+export type ActionOp = "start" | "stop" | "restart";
+
+export type ControlRequest =
+  | { readonly op: "status"; readonly names: readonly string[] }
+  | { readonly op: ActionOp; readonly names: readonly string[] }
+  | { readonly op: "signal"; readonly signal: string; readonly names: readonly string[] }
+  | { readonly op: "reload" };
+
+/** One job in `pmtr status --json`; a stable shape for scripts. */
+export interface StatusJob {
+  readonly name: string;
+  readonly state: JobState;
+  readonly enabled: boolean;
+  readonly pid: number | null;
+  /** Seconds the current run has lasted; null when not running. */
+  readonly uptimeSec: number | null;
+  readonly restarts: number;
+  readonly lastExit: ExitStatus | null;
+  readonly cmd: string;
+}
+
+export interface ActionResult {
+  readonly name: string;
+  readonly ok: boolean;
+  /** What happened, e.g. "started [1234]", "stopped", "failed to start". */
+  readonly message: string;
+}
+
+export type ControlResponse =
+  | { readonly ok: true; readonly op: "status"; readonly jobs: readonly StatusJob[]; readonly unknown: readonly string[] }
+  | { readonly ok: true; readonly op: "action"; readonly results: readonly ActionResult[] }
+  | { readonly ok: true; readonly op: "reload"; readonly applied: boolean; readonly messages: readonly string[] }
+  /** The request was refused as a whole; `unknown` lists names that are not jobs. */
+  | { readonly ok: false; readonly error: string; readonly unknown?: readonly string[] };
+
+export function encode(message: ControlRequest | ControlResponse): string {
+  return `${JSON.stringify(message)}\n`;
+}
+
+/** Check a request line from a peer. Names must be non-empty words: they are compared with job
+ *  names and echoed in messages, so anything else is refused rather than looked up. */
+export function decodeRequest(line: string): { ok: true; request: ControlRequest } | { ok: false; error: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    return { ok: false, error: "request is not JSON" };
+  }
+  if (typeof raw !== "object" || raw === null) return { ok: false, error: "request is not a JSON object" };
+  const r = raw as Record<string, unknown>;
+  const names = r.names === undefined ? [] : r.names;
+  if (!Array.isArray(names) || !names.every((n) => typeof n === "string" && /^\S+$/.test(n) && n.length <= 1024)) {
+    return { ok: false, error: "request names must be a list of job names" };
+  }
+  switch (r.op) {
+    case "status":
+      return { ok: true, request: { op: "status", names } };
+    case "start":
+    case "stop":
+    case "restart":
+      if (names.length === 0) return { ok: false, error: `${r.op} needs at least one job name` };
+      return { ok: true, request: { op: r.op, names } };
+    case "signal": {
+      const signal = typeof r.signal === "string" ? parseSignal(r.signal) : null;
+      if (signal === null) return { ok: false, error: `unknown signal ${JSON.stringify(r.signal)}` };
+      if (names.length === 0) return { ok: false, error: "signal needs at least one job name" };
+      return { ok: true, request: { op: "signal", signal, names } };
+    }
+    case "reload":
+      return { ok: true, request: { op: "reload" } };
+    default:
+      return { ok: false, error: `unknown request ${JSON.stringify(r.op)} (expected status, start, stop, restart, signal or reload)` };
+  }
+}

@@ -1,0 +1,90 @@
+// Answers one control request against the supervisor. Every effect goes through the
+// ControlTarget (the one place that decides), except forwarding a signal, which changes no
+// supervision state: the supervisor sees its consequences as it sees any exit.
+
+import { ACTION_DEADLINE_MS, alreadyDone, outcomeOf, timeoutOutcome } from "./action-outcome.ts";
+import type { ChangeWaiter } from "./change-waiter.ts";
+import type { ActionOp, ActionResult, ControlRequest, ControlResponse } from "./protocol.ts";
+import { toStatusJob } from "./status-format.ts";
+import type { ControlLog, ControlTarget, JobStatus } from "./target.ts";
+
+export interface HandlerContext {
+  readonly target: ControlTarget;
+  readonly waiter: ChangeWaiter;
+  readonly log: ControlLog;
+  /** process.kill, injectable for tests. */
+  readonly kill?: (pid: number, signal: string) => void;
+}
+
+export async function handleRequest(request: ControlRequest, ctx: HandlerContext): Promise<ControlResponse> {
+  if (request.op === "reload") {
+    ctx.log("info", "control: reload");
+    const outcome = await ctx.target.reload();
+    return { ok: true, op: "reload", applied: outcome.applied, messages: outcome.applied ? [] : outcome.messages };
+  }
+  const jobs = byName(ctx.target.snapshot());
+  const names = [...new Set(request.names)];
+  const unknown = names.filter((n) => !jobs.has(n));
+  if (request.op === "status") {
+    const shown = names.length === 0 ? [...jobs.values()] : names.filter((n) => jobs.has(n)).map((n) => jobs.get(n)!);
+    return { ok: true, op: "status", jobs: shown.map(toStatusJob), unknown };
+  }
+  // All or nothing: a typo in one name must not half-apply a command.
+  if (unknown.length > 0) return { ok: false, error: unknown.map((n) => `no job named ${JSON.stringify(n)}`).join("; "), unknown };
+
+  ctx.log("info", `control: ${request.op}${request.op === "signal" ? ` ${request.signal}` : ""} ${names.join(" ")}`);
+  const before = names.map((n) => jobs.get(n)!);
+  const results = request.op === "signal" ? before.map((job) => forward(job, request.signal, ctx)) : await act(request.op, before, ctx);
+  return { ok: true, op: "action", results };
+}
+
+async function act(op: ActionOp, before: readonly JobStatus[], ctx: HandlerContext): Promise<ActionResult[]> {
+  const results = new Map<string, ActionResult>();
+  for (const job of before) {
+    const done = alreadyDone(op, job);
+    if (done) results.set(job.name, done);
+  }
+  const pending = before.filter((job) => !results.has(job.name));
+  if (pending.length > 0) ctx.target[op](pending.map((j) => j.name));
+
+  const current = () => byName(ctx.target.snapshot());
+  const settle = () => {
+    const now = current();
+    for (const job of pending) {
+      const nowJob = now.get(job.name);
+      if (results.has(job.name)) continue;
+      // A reload may remove the job while we wait.
+      if (!nowJob) results.set(job.name, { name: job.name, ok: false, message: "removed from the configuration meanwhile" });
+      else {
+        const outcome = outcomeOf(op, job, nowJob);
+        if (outcome) results.set(job.name, outcome);
+      }
+    }
+    return pending.every((job) => results.has(job.name));
+  };
+  const deadlineMs = ACTION_DEADLINE_MS[op];
+  if (!(await ctx.waiter.until(settle, deadlineMs))) {
+    const now = current();
+    for (const job of pending) {
+      if (!results.has(job.name)) results.set(job.name, timeoutOutcome(op, now.get(job.name) ?? job, deadlineMs));
+    }
+  }
+  return before.map((job) => results.get(job.name)!);
+}
+
+function forward(job: JobStatus, signal: string, ctx: HandlerContext): ActionResult {
+  if (job.pid === null) return { name: job.name, ok: false, message: `not running (${job.state}); no ${signal} sent` };
+  const kill = ctx.kill ?? ((pid, sig) => process.kill(pid, sig));
+  try {
+    // The job leads its own process group (pgid == pid): the whole tree gets the signal.
+    kill(-job.pid, signal);
+  } catch (error) {
+    return { name: job.name, ok: false, message: `cannot send ${signal} to [${job.pid}]: ${(error as Error).message}` };
+  }
+  ctx.log("info", `sending ${signal} to job ${job.name} [${job.pid}]`);
+  return { name: job.name, ok: true, message: `sent ${signal} [${job.pid}]` };
+}
+
+function byName(jobs: readonly JobStatus[]): Map<string, JobStatus> {
+  return new Map(jobs.map((j) => [j.name, j]));
+}

@@ -1,0 +1,155 @@
+// `pmtr status|start|stop|restart|signal|reload`: one request to the running pmtr over the
+// control socket, its answer printed for people (or as JSON), and an exit code for scripts.
+
+import { statSync } from "node:fs";
+import { CLIENT_EXIT, formatStatusTable, statusExitCode } from "./status-format.ts";
+import { encode, MAX_MESSAGE_BYTES, type ControlRequest, type ControlResponse } from "./protocol.ts";
+import { defaultSocketPath, ROOT_SOCKET_PATH } from "./socket-path.ts";
+
+/** Longer than the slowest answer: a restart of a job that ignores SIGTERM (10 s + start). */
+const ANSWER_TIMEOUT_MS = 25_000;
+
+export interface ClientIo {
+  readonly out: (text: string) => void | Promise<unknown>;
+  readonly err: (text: string) => void | Promise<unknown>;
+  readonly uid: number;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+const processIo = (): ClientIo => ({
+  out: (text) => Bun.write(Bun.stdout, text),
+  err: (text) => Bun.write(Bun.stderr, text),
+  uid: process.getuid?.() ?? 0,
+  env: process.env,
+});
+
+/** Run one client command and return its exit code (see CLIENT_EXIT). */
+export async function runClient(request: ControlRequest, options: { json: boolean; socketPath: string | null }, io: ClientIo = processIo()): Promise<number> {
+  const path = options.socketPath ?? chooseDefault(io);
+  const answer = await ask(path, request, io.uid);
+  if (!answer.ok) {
+    await io.err(`pmtr: ${answer.message}\n`);
+    return CLIENT_EXIT.unknown;
+  }
+  return present(request, answer.response, options.json, io);
+}
+
+/** An ordinary user's own pmtr listens under $XDG_RUNTIME_DIR; when there is none, the
+ *  system pmtr's socket is tried, so the user hears "permission denied" rather than "not running". */
+function chooseDefault(io: ClientIo): string {
+  const own = defaultSocketPath(io.uid, io.env);
+  if (io.uid === 0 || exists(own) || !exists(ROOT_SOCKET_PATH)) return own;
+  return ROOT_SOCKET_PATH;
+}
+
+type Answer = { ok: true; response: ControlResponse } | { ok: false; message: string };
+
+async function ask(path: string, request: ControlRequest, uid: number): Promise<Answer> {
+  const refusal = checkOwner(path, uid);
+  if (refusal) return { ok: false, message: refusal };
+  let text = "";
+  let bytes = 0;
+  let finish: (a: Answer) => void = () => {};
+  const done = new Promise<Answer>((resolve) => (finish = resolve));
+  const complete = () => {
+    const line = text.split("\n", 1)[0]!;
+    try {
+      finish({ ok: true, response: JSON.parse(line) as ControlResponse });
+    } catch {
+      finish({ ok: false, message: `pmtr on ${path} closed the connection without an answer` });
+    }
+  };
+  try {
+    const socket = await Bun.connect({
+      unix: path,
+      socket: {
+        data(s, chunk) {
+          bytes += chunk.length;
+          text += chunk.toString("utf8");
+          if (text.includes("\n")) {
+            s.end();
+            complete();
+          } else if (bytes > 16 * MAX_MESSAGE_BYTES) {
+            s.end();
+            finish({ ok: false, message: `pmtr on ${path} sent an oversized answer` });
+          }
+        },
+        close: complete,
+        error(_s, error) {
+          finish({ ok: false, message: `control socket ${path}: ${error.message}` });
+        },
+      },
+    });
+    socket.write(encode(request));
+    const timer = setTimeout(() => {
+      socket.end();
+      finish({ ok: false, message: `pmtr on ${path} did not answer within ${ANSWER_TIMEOUT_MS / 1000} s` });
+    }, ANSWER_TIMEOUT_MS);
+    const answer = await done;
+    clearTimeout(timer);
+    return answer;
+  } catch (error) {
+    return { ok: false, message: connectError(path, (error as NodeJS.ErrnoException).code ?? "", (error as Error).message) };
+  }
+}
+
+/** Talk only to a socket owned by root or by us: in a shared directory such as /tmp anyone
+ *  could have put a socket of their own there to feed us false answers. */
+function checkOwner(path: string, uid: number): string | null {
+  try {
+    const st = statSync(path);
+    if (!st.isSocket()) return `${path} is not a socket (is -s right?)`;
+    if (st.uid !== 0 && st.uid !== uid) return `control socket ${path} belongs to uid ${st.uid}, not to you or root; refusing to use it`;
+    return null;
+  } catch (error) {
+    return connectError(path, (error as NodeJS.ErrnoException).code ?? "", (error as Error).message);
+  }
+}
+
+function connectError(path: string, code: string, message: string): string {
+  switch (code) {
+    case "ENOENT": return `pmtr is not running (no control socket ${path}; if pmtr was started with -s PATH, give the same -s)`;
+    case "ECONNREFUSED": return `pmtr is not running (${path} was left behind by a pmtr that is gone)`;
+    case "EACCES":
+    case "EPERM": return `permission denied on ${path}: only the user pmtr runs as may use it (try sudo)`;
+    default: return `cannot connect to ${path}: ${code || message}`;
+  }
+}
+
+async function present(request: ControlRequest, response: ControlResponse, json: boolean, io: ClientIo): Promise<number> {
+  if (!response.ok) {
+    await io.err(`pmtr: ${response.error}\n`);
+    return response.unknown && response.unknown.length > 0 ? CLIENT_EXIT.unknown : CLIENT_EXIT.failed;
+  }
+  switch (response.op) {
+    case "status": {
+      await io.out(json ? `${JSON.stringify({ jobs: response.jobs, unknown: response.unknown }, null, 2)}\n` : formatStatusTable(response.jobs));
+      if (!json && response.unknown.length > 0) await io.err(response.unknown.map((n) => `pmtr: no job named ${JSON.stringify(n)}\n`).join(""));
+      return statusExitCode(response.jobs, response.unknown, request.op === "status" && request.names.length > 0);
+    }
+    case "action": {
+      const good = response.results.filter((r) => r.ok).map((r) => `${r.name}: ${r.message}\n`).join("");
+      const bad = response.results.filter((r) => !r.ok).map((r) => `pmtr: ${r.name}: ${r.message}\n`).join("");
+      if (good) await io.out(good);
+      if (bad) await io.err(bad);
+      return bad ? CLIENT_EXIT.failed : CLIENT_EXIT.ok;
+    }
+    case "reload": {
+      if (response.applied) {
+        await io.out("configuration reloaded\n");
+        return CLIENT_EXIT.ok;
+      }
+      await io.err(`${response.messages.join("\n")}\npmtr: the configuration has errors; pmtr keeps the previous one\n`);
+      return CLIENT_EXIT.failed;
+    }
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
