@@ -36,8 +36,23 @@ bench: dist/pmtr
 clean:
 	rm -rf dist
 
+# The binary, the man pages, and the init files under share/pmtr/ (README: how to enable
+# each). The init files name /usr/bin/pmtr; for another PREFIX they are rewritten to match.
+INIT_FILES := systemd/pmtr.service upstart/pmtr.conf sysvinit/pmtr
 install: dist/pmtr
 	install -D -m 0755 dist/pmtr $(DESTDIR)$(PREFIX)/bin/pmtr
+	install -D -m 0644 docs/man/pmtr.8 $(DESTDIR)$(PREFIX)/share/man/man8/pmtr.8
+	install -D -m 0644 docs/man/pmtr.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/pmtr.conf.5
+	@for f in $(INIT_FILES); do \
+		mode=0644; [ -x $$f ] && mode=0755; \
+		echo "install $$f $(DESTDIR)$(PREFIX)/share/pmtr/$$f"; \
+		install -d $(DESTDIR)$(PREFIX)/share/pmtr/$$(dirname $$f) && \
+		sed 's|/usr/bin/pmtr|$(PREFIX)/bin/pmtr|g' $$f > $(DESTDIR)$(PREFIX)/share/pmtr/$$f && \
+		chmod $$mode $(DESTDIR)$(PREFIX)/share/pmtr/$$f || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/pmtr
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man8/pmtr.8 $(DESTDIR)$(PREFIX)/share/man/man5/pmtr.conf.5
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/pmtr/,$(INIT_FILES))
+	rmdir $(addprefix $(DESTDIR)$(PREFIX)/share/pmtr/,$(sort $(dir $(INIT_FILES)))) $(DESTDIR)$(PREFIX)/share/pmtr 2>/dev/null || true
