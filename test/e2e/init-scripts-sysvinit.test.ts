@@ -27,9 +27,10 @@ function setup(variant: { START_STOP_DAEMON?: string }): Setup {
   const jobPidfile = join(dir, "job.pid");
   const conf = writeConfig(dir, `job {\n  name sleeper\n  cmd /bin/sh -c "echo $$ > ${jobPidfile}; exec sleep 600"\n}\n`);
   const pidfile = join(dir, "pmtr.pid");
-  // The settings file sets the binary and config; the pidfile comes from the environment.
+  // The settings file sets the binary, the config and options (a private control socket, not
+  // /run/pmtr.sock); the pidfile comes from the environment.
   const defaults = join(dir, "defaults");
-  writeFileSync(defaults, `PMTR=${PMTR}\nPMTR_CONF=${conf}\n`);
+  writeFileSync(defaults, `PMTR=${PMTR}\nPMTR_CONF=${conf}\nPMTR_OPTS="-s ${join(dir, "pmtr.sock")}"\n`);
   const s: Setup = {
     dir, conf, pidfile, jobPidfile,
     run(action, extraEnv = {}) {

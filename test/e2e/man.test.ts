@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { USAGE } from "../../src/cli.ts";
+import { CLIENT_COMMANDS, USAGE } from "../../src/cli.ts";
 import { JOB_KEYWORDS } from "../../src/config/keywords.ts";
 import { RLIMIT_NAMES, ULIMIT_FLAGS } from "../../src/config/ulimit.ts";
 
@@ -66,6 +66,12 @@ describe("pmtr(8) matches the code", () => {
     const statuses = [...section(page, "EXIT STATUS").matchAll(/^\.TP\n\.B (\d+)$/gm)].map((m) => Number(m[1]));
     expect(statuses).toEqual([0, 1, 2, 3]);
     expect(USAGE).toContain("0 ok, 1 configuration error, 2 usage error, 3 runtime failure");
+  });
+
+  test("every client command is described", () => {
+    const described = plain(section(page, "CLIENT COMMANDS"));
+    for (const c of CLIENT_COMMANDS) expect(described).toMatch(new RegExp(`^\\.TP\\n\\.(B|BI|BR) (.*\\| )?${c}\\b`, "m"));
+    expect(plain(section(page, "SYNOPSIS"))).toContain("--json");
   });
 
   test("signals", () => {
