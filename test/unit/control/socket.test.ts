@@ -1,0 +1,222 @@
+// The control server and client in one process, against a fake supervisor, over a real
+// unix socket in a temporary directory.
+
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { chownSync, lstatSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ControlRequest } from "../../../src/control/protocol.ts";
+import { MAX_MESSAGE_BYTES } from "../../../src/control/protocol.ts";
+import { runClient, type ClientIo } from "../../../src/control/socket-client.ts";
+import { startControlServer, type ControlServer } from "../../../src/control/socket-server.ts";
+import { FakeTarget, job } from "./fake-target.ts";
+
+let dir: string;
+let path: string;
+let target: FakeTarget;
+let server: ControlServer | null;
+const logs: string[] = [];
+const log = (level: string, message: string) => void logs.push(`${level}: ${message}`);
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "pmtr-ctl-"));
+  path = join(dir, "pmtr.sock");
+  target = new FakeTarget([
+    job("web", { pid: 4242, sinceStartMs: 125_000, restarts: 1, lastExit: { kind: "signaled", signal: "SIGTERM" } }),
+    job("off", { state: "disabled", enabled: false, pid: null }),
+  ]);
+  server = null;
+  logs.length = 0;
+});
+afterEach(() => {
+  server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(): Promise<ControlServer> {
+  const result = await startControlServer(path, target, log);
+  if (!result.ok) throw new Error(result.message);
+  server = result.server;
+  return server;
+}
+
+async function client(request: ControlRequest, json = false, socketPath: string | null = path) {
+  let out = "";
+  let err = "";
+  const io: ClientIo = { out: (t) => void (out += t), err: (t) => void (err += t), uid: 0, env: {} };
+  const code = await runClient(request, { json, socketPath }, io);
+  return { code, out, err };
+}
+
+describe("the socket file", () => {
+  test("is created mode 0600 and removed on close", async () => {
+    const s = await start();
+    const st = lstatSync(path);
+    expect(st.isSocket()).toBe(true);
+    expect(st.mode & 0o777).toBe(0o600);
+    s.close();
+    server = null;
+    expect(() => lstatSync(path)).toThrow();
+  });
+
+  test("a stale socket (nothing listening) is replaced", async () => {
+    // A socket file with no listener: bind one in a child that is then killed.
+    const child = Bun.spawn([process.execPath, "-e", `Bun.listen({unix:${JSON.stringify(path)},socket:{data(){}}}); console.log("up")`], { stdout: "pipe" });
+    await child.stdout.getReader().read();
+    child.kill("SIGKILL");
+    await child.exited;
+    expect(lstatSync(path).isSocket()).toBe(true);
+    await start();
+    expect((await client({ op: "status", names: [] })).code).toBe(0);
+  });
+
+  test("a live socket is left alone", async () => {
+    await start();
+    const second = await startControlServer(path, target, log);
+    expect(second).toEqual({ ok: false, message: `control socket ${path} is in use by another pmtr (stop it, or give this one another path with -s)` });
+  });
+
+  test("a symlink or a regular file is never replaced", async () => {
+    symlinkSync(join(dir, "elsewhere"), path);
+    expect(await startControlServer(path, target, log)).toEqual({ ok: false, message: `control socket ${path} is a symbolic link; refusing to replace it (remove it, or choose another path with -s)` });
+    rmSync(path);
+    writeFileSync(path, "precious");
+    expect(await startControlServer(path, target, log)).toEqual({ ok: false, message: `control socket ${path} exists and is not a socket; refusing to replace it (remove it, or choose another path with -s)` });
+  });
+
+  test("a directory that does not exist is one clear line", async () => {
+    const result = await startControlServer(join(dir, "no/such/dir.sock"), target, log);
+    expect(result).toEqual({ ok: false, message: `cannot listen on control socket ${join(dir, "no/such/dir.sock")}: ENOENT` });
+  });
+});
+
+describe("status", () => {
+  test("table, exit 3 when a job is down... unless it is down on purpose", async () => {
+    await start();
+    const { code, out, err } = await client({ op: "status", names: [] });
+    expect(err).toBe("");
+    expect(out).toBe(
+      "NAME  STATE     PID   UPTIME  RESTARTS  LAST EXIT\n" +
+      "web   running   4242  2m05s   1         SIGTERM\n" +
+      "off   disabled  -     -       0         -\n",
+    );
+    expect(code).toBe(0);
+    expect((await client({ op: "status", names: ["web"] })).code).toBe(0);
+    expect((await client({ op: "status", names: ["web", "off"] })).code).toBe(3);
+  });
+
+  test("an unknown name: exit 4 and one line", async () => {
+    await start();
+    const { code, out, err } = await client({ op: "status", names: ["web", "nope"] });
+    expect(code).toBe(4);
+    expect(err).toBe('pmtr: no job named "nope"\n');
+    expect(out).toContain("web");
+  });
+
+  test("--json", async () => {
+    await start();
+    const { code, out } = await client({ op: "status", names: ["web"] }, true);
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({
+      jobs: [{ name: "web", state: "running", enabled: true, pid: 4242, uptimeSec: 125, restarts: 1, lastExit: { kind: "signaled", signal: "SIGTERM" }, cmd: "/bin/web" }],
+      unknown: [],
+    });
+  });
+});
+
+describe("actions", () => {
+  test("start waits for the job to run and reports its pid", async () => {
+    await start();
+    target.update("off", { state: "stopped" });
+    target.act = (op, names) => setTimeout(() => { target.update(names[0]!, { state: "running", pid: 777 }); server!.changed(); }, 20);
+    const { code, out, err } = await client({ op: "start", names: ["off", "web"] });
+    expect({ code, out, err }).toEqual({ code: 0, out: "off: started [777]\nweb: already running [4242]\n", err: "" });
+    expect(target.calls).toEqual(["start off"]);
+  });
+
+  test("stop reports once the process is gone", async () => {
+    await start();
+    target.act = () => {
+      target.update("web", { state: "stopping" });
+      setTimeout(() => { target.update("web", { state: "stopped", pid: null }); server!.changed(); }, 30);
+    };
+    expect(await client({ op: "stop", names: ["web"] })).toEqual({ code: 0, out: "web: stopped\n", err: "" });
+  });
+
+  test("restart reports the new pid", async () => {
+    await start();
+    target.act = () => setTimeout(() => target.update("web", { pid: 5000 }), 10); // no changed(): the poll finds it
+    expect(await client({ op: "restart", names: ["web"] })).toEqual({ code: 0, out: "web: restarted [5000]\n", err: "" });
+  });
+
+  test("a start that fails: exit 1 and the reason", async () => {
+    await start();
+    target.update("off", { state: "stopped" });
+    target.act = () => setTimeout(() => { target.update("off", { state: "failed-to-start" }); server!.changed(); }, 10);
+    expect(await client({ op: "start", names: ["off"] })).toEqual({ code: 1, out: "", err: "pmtr: off: failed to start; the log says why\n" });
+  });
+
+  test("an unknown job: nothing is done, exit 4", async () => {
+    await start();
+    expect(await client({ op: "stop", names: ["web", "nope"] })).toEqual({ code: 4, out: "", err: 'pmtr: no job named "nope"\n' });
+    expect(target.calls).toEqual([]);
+  });
+
+  test("signal goes to the job's process group", async () => {
+    // A real process group: a shell leading its own session, with a child.
+    const proc = Bun.spawn(["/bin/sh", "-c", "sleep 30 & wait"], { detached: true, stdout: "ignore" });
+    try {
+      target.update("web", { pid: proc.pid });
+      await start();
+      const { code, out } = await client({ op: "signal", signal: "SIGTERM", names: ["web", "off"] });
+      expect(code).toBe(1);
+      expect(out).toBe(`web: sent SIGTERM [${proc.pid}]\n`);
+      expect(await proc.exited).not.toBe(0);
+      expect(logs).toContain(`info: sending SIGTERM to job web [${proc.pid}]`);
+    } finally {
+      proc.kill("SIGKILL");
+    }
+  });
+
+  test("reload: applied, or the errors and exit 1", async () => {
+    await start();
+    expect(await client({ op: "reload" })).toEqual({ code: 0, out: "configuration reloaded\n", err: "" });
+    target.reloadOutcome = { applied: false, messages: ["pmtr.conf:3: unknown keyword \"bogus\""] };
+    expect(await client({ op: "reload" })).toEqual({
+      code: 1, out: "", err: 'pmtr.conf:3: unknown keyword "bogus"\npmtr: the configuration has errors; pmtr keeps the previous one\n',
+    });
+  });
+});
+
+describe("bad peers and no daemon", () => {
+  async function raw(bytes: string | Uint8Array): Promise<string> {
+    let text = "";
+    const { promise, resolve } = Promise.withResolvers<string>();
+    const socket = await Bun.connect({ unix: path, socket: { data(_s, d) { text += d.toString(); }, close() { resolve(text); } } });
+    socket.write(bytes);
+    return promise;
+  }
+
+  test("junk and oversized requests get an error answer", async () => {
+    await start();
+    expect(JSON.parse(await raw("hello\n"))).toEqual({ ok: false, error: "request is not JSON" });
+    expect(JSON.parse(await raw(new Uint8Array(MAX_MESSAGE_BYTES + 10).fill(0x61)))).toEqual({ ok: false, error: `request larger than ${MAX_MESSAGE_BYTES} bytes` });
+    // Still serving.
+    expect((await client({ op: "status", names: [] })).code).toBe(0);
+  });
+
+  test("no daemon: exit 4, one line", async () => {
+    expect(await client({ op: "status", names: [] })).toEqual({
+      code: 4, out: "", err: `pmtr: pmtr is not running (no control socket ${path}; if pmtr was started with -s PATH, give the same -s)\n`,
+    });
+  });
+
+  test("a socket owned by someone else is not trusted", async () => {
+    await start();
+    chownSync(path, 1234, 1234);
+    let err = "";
+    const io: ClientIo = { out: () => {}, err: (t) => void (err += t), uid: 4321, env: {} };
+    expect(await runClient({ op: "status", names: [] }, { json: false, socketPath: path }, io)).toBe(4);
+    expect(err).toBe(`pmtr: control socket ${path} belongs to uid 1234, not to you or root; refusing to use it\n`);
+  });
+});
