@@ -50,6 +50,8 @@ function setup(variant: { START_STOP_DAEMON?: string }): Setup {
   return s;
 }
 
+/** Each script run may wait for a stop (pmtr gives its jobs 10 s); a deadline, not a timing claim. */
+const SLOW_MS = 60_000;
 const pidIn = (file: string) => Number(readFileSync(file, "utf8").trim());
 
 describe.each([
@@ -83,7 +85,7 @@ describe.each([
     expect(readOr(s.pidfile, "gone")).toBe("gone");
     expect(s.run("status")).toEqual({ code: 3, out: "pmtr is not running\n" });
     expect(s.run("stop")).toEqual({ code: 0, out: "pmtr is not running\n" });
-  });
+  }, SLOW_MS);
 
   test("restart gives a new pmtr", async () => {
     const s = setup(variant);
@@ -97,7 +99,7 @@ describe.each([
     expect(isAlive(first)).toBe(false);
     expect(isAlive(second)).toBe(true);
     expect(s.run("stop").code).toBe(0);
-  });
+  }, SLOW_MS);
 
   test("a stale pidfile: status 1, and start replaces it", async () => {
     const s = setup(variant);
@@ -108,7 +110,7 @@ describe.each([
     expect(s.run("start").code).toBe(0);
     expect(pidIn(s.pidfile)).not.toBe(dead);
     expect(s.run("stop").code).toBe(0);
-  });
+  }, SLOW_MS);
 });
 
 describe("sysvinit/pmtr refuses clearly", () => {
