@@ -12,6 +12,7 @@
 
 import { fstatSync, writeSync } from "node:fs";
 import type { LogLevel } from "../core/ports.ts";
+import { createLineSplitter, type LineSplitter } from "./line-splitter.ts";
 import { DEFAULT_SYSLOG_PATH, SEVERITY, openSyslog, sanitize, type Syslog } from "./syslog.ts";
 
 export interface Logger {
@@ -67,6 +68,13 @@ export function createLogger(opts: LoggerOptions): Logger {
       syslog?.close();
     },
   };
+}
+
+/** For a job started with `out syslog` / `err syslog`: feed it each chunk read from the job's
+ *  pipe and call end() at EOF; every complete line goes to logger.jobLine. Holds at most one
+ *  partial line (MAX_LINE_BYTES), so the reader can always keep draining the pipe. */
+export function jobOutputSink(logger: Logger, job: string, pid: number, stream: "out" | "err"): LineSplitter {
+  return createLineSplitter((line) => logger.jobLine(job, pid, stream, line));
 }
 
 /** systemd sets JOURNAL_STREAM=DEV:INODE for the stream it connected to stdout/stderr. It is

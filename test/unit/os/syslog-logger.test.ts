@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { fstatSync } from "node:fs";
 import { join, rmSync, tempDir } from "../../helpers.ts";
-import { createLogger, isJournalStream, type LoggerOptions } from "../../../src/os/logger.ts";
+import { createLogger, isJournalStream, jobOutputSink, type LoggerOptions } from "../../../src/os/logger.ts";
 import { DgramReceiver } from "./dgram-receiver.ts";
 
 const receivers: DgramReceiver[] = [];
@@ -133,6 +133,19 @@ describe("under systemd's journal", () => {
     log.log("info", "pmtr: starting");
     expect((await r.waitForCount(1)).map(body)).toEqual([`<30>pmtr[${PID}]: pmtr: starting`]);
     expect(stderr).toEqual([`pmtr[${PID}]: pmtr: starting\n`]);
+    log.close();
+  });
+});
+
+describe("jobOutputSink", () => {
+  test("chunks of a job's pipe become one record per line", async () => {
+    const r = await syslogd();
+    const { log } = logger({ syslogPath: r.address });
+    const sink = jobOutputSink(log, "web", 55, "err");
+    sink.push(new TextEncoder().encode("first li"));
+    sink.push(new TextEncoder().encode("ne\r\nsecond\nno newline"));
+    sink.end();
+    expect((await r.waitForCount(3)).map(body)).toEqual(["<27>web[55]: first line", "<27>web[55]: second", "<27>web[55]: no newline"]);
     log.close();
   });
 });
