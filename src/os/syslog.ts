@@ -75,7 +75,9 @@ function encodeRecord(text: string): Uint8Array {
 }
 
 /** A syslog sender on `path`, or null when no socket is there (a container without syslog).
- *  `now` is for tests. */
+ *  Decided once, at start: init systems start syslog before pmtr (the LSB script requires
+ *  $syslog, journald's socket exists before any unit), and a syslogd that restarts later is
+ *  found again because every send names the path. `now` is for tests. */
 export function openSyslog(path: string = DEFAULT_SYSLOG_PATH, now: () => Date = () => new Date()): Syslog | null {
   if (!existsSync(path)) return null;
   const opened = openDgram(path);
