@@ -17,8 +17,8 @@ export interface ClientIo {
 }
 
 const processIo = (): ClientIo => ({
-  out: (text) => Bun.write(Bun.stdout, text),
-  err: (text) => Bun.write(Bun.stderr, text),
+  out: (text) => quietly(Bun.write(Bun.stdout, text)),
+  err: (text) => quietly(Bun.write(Bun.stderr, text)),
   uid: process.getuid?.() ?? 0,
   env: process.env,
 });
@@ -143,6 +143,11 @@ async function present(request: ControlRequest, response: ControlResponse, json:
       return CLIENT_EXIT.failed;
     }
   }
+}
+
+/** A reader that went away (`pmtr status | head -1`) is not an error worth a stack trace. */
+function quietly(write: Promise<number>): Promise<unknown> {
+  return write.catch(() => undefined);
 }
 
 function exists(path: string): boolean {

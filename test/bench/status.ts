@@ -1,0 +1,56 @@
+// Benchmark: `dist/pmtr status` as a whole process (start-up, connect, request, answer, table,
+// exit) against a running pmtr supervising 100 jobs. Target: median <= 20 ms. Prints numbers
+// only; the figure is recorded in docs/PERFORMANCE.md. PMTR_BENCH_BIN=/path/to/pmtr compares
+// another build.
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const PMTR = process.env.PMTR_BENCH_BIN ?? resolve(import.meta.dir, "../../dist/pmtr");
+const JOBS = 100;
+const WARMUP = 3;
+const RUNS = 31;
+
+const dir = mkdtempSync(join(tmpdir(), "pmtr-bench-status-"));
+const conf = join(dir, "pmtr.conf");
+const sock = join(dir, "pmtr.sock");
+writeFileSync(conf, Array.from({ length: JOBS }, (_, i) => `job {\n  name job-${i}\n  cmd /bin/sleep ${3600 + i}\n}\n`).join(""), { mode: 0o644 });
+
+const daemon = Bun.spawn([PMTR, "-F", "-c", conf, "-s", sock], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+
+function status(args: string[] = []): { code: number; ms: number; bytes: number } {
+  const t0 = Bun.nanoseconds();
+  const r = Bun.spawnSync([PMTR, "-s", sock, "status", ...args], { stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode, ms: (Bun.nanoseconds() - t0) / 1e6, bytes: r.stdout.length };
+}
+
+function summary(xs: number[]): string {
+  const s = [...xs].sort((a, b) => a - b);
+  return `median ${s[Math.floor(s.length / 2)]!.toFixed(1)} ms (min ${s[0]!.toFixed(1)}, max ${s.at(-1)!.toFixed(1)})`;
+}
+
+try {
+  // Every job running: status exits 0.
+  const deadline = Date.now() + 60_000;
+  while (status().code !== 0) {
+    if (Date.now() > deadline || daemon.exitCode !== null) throw new Error(`pmtr did not get ${JOBS} jobs running (is supervision built?)`);
+    await Bun.sleep(100);
+  }
+  for (const args of [[], ["--json"]]) {
+    for (let i = 0; i < WARMUP; i++) status(args);
+    const runs = Array.from({ length: RUNS }, () => status(args));
+    if (runs.some((r) => r.code !== 0)) throw new Error("a status run failed");
+    console.log(`pmtr status ${args.join(" ")} with ${JOBS} jobs (${runs[0]!.bytes} bytes out), ${RUNS} runs: ${summary(runs.map((r) => r.ms))}`);
+  }
+  const version = Array.from({ length: RUNS }, () => {
+    const t0 = Bun.nanoseconds();
+    Bun.spawnSync([PMTR, "--version"], { stdout: "ignore" });
+    return (Bun.nanoseconds() - t0) / 1e6;
+  });
+  console.log(`for comparison, pmtr --version: ${summary(version)}`);
+} finally {
+  daemon.kill("SIGTERM");
+  await daemon.exited;
+  rmSync(dir, { recursive: true, force: true });
+}
