@@ -82,7 +82,9 @@ export async function startControlServer(path: string, target: ControlTarget, lo
           flush(socket);
         },
         timeout(socket) {
-          if (!socket.data.answered) socket.end();
+          // Longer than the slowest answer (a restart waits out the 10 s grace period), so
+          // only a peer that is stuck or silent is dropped here.
+          socket.end();
         },
         close(socket) {
           socket.data.closed = true;
