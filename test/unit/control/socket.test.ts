@@ -59,6 +59,14 @@ describe("the socket file", () => {
     expect(() => lstatSync(path)).toThrow();
   });
 
+  test("pmtr's umask is restored after the bind, success or failure", async () => {
+    const before = process.umask();
+    await start();
+    expect(process.umask()).toBe(before);
+    await startControlServer(join(dir, "no/such/dir.sock"), target, log);
+    expect(process.umask()).toBe(before);
+  });
+
   test("a stale socket (nothing listening) is replaced", async () => {
     // A socket file with no listener: bind one in a child that is then killed.
     const child = Bun.spawn([process.execPath, "-e", `Bun.listen({unix:${JSON.stringify(path)},socket:{data(){}}}); console.log("up")`], { stdout: "pipe" });
