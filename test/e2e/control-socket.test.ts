@@ -160,6 +160,8 @@ describe("access", () => {
     const second = new Pmtr(["-F", "-c", conf2, "-s", sock]);
     try {
       await second.waitLog(`control socket ${sock} is in use by another pmtr`);
+      // Stop it only once it runs its job, so the job is not left behind by an early SIGTERM.
+      await second.waitLog("started job other");
     } finally {
       await second.stop();
     }

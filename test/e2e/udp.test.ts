@@ -147,6 +147,7 @@ test("listen on a non-loopback address: a warning", async () => {
     const p = new Pmtr(["-F", "-c", conf, "-s", `${d}/pmtr.sock`]);
     try {
       await p.waitLog(`listen on udp://0.0.0.0:${port}: UDP control is unauthenticated`);
+      await p.waitLog("started job a"); // stopped only once running, so its job is not left behind
     } finally {
       await p.stop();
     }
