@@ -1,0 +1,157 @@
+// Starts runs of jobs with their exact SPEC §3 context and reports how each one ends.
+//
+// Two ways in. A job with `user`, `cpu`, `ulimit` or a `nice` other than pmtr's own goes
+// through the exec helper (`pmtr --exec-helper`, exec-helper.ts), which applies them between
+// fork and exec: one Bun start-up per start, so at most `maxConcurrentHelpers` run at once and
+// the rest wait in a queue. Every other job is started by Bun.spawn directly, ~10x faster,
+// because for those Bun.spawn gives exactly the same context (exec-direct.ts has the table
+// and test/integration/spawn-context.test.ts compares both paths with one probe).
+//
+// Ordering promise: for a start that resolves {ok: true, pid}, onExit(pid) comes after the
+// promise has resolved, exactly once. A start that resolves {ok: false} never calls onExit:
+// the helper that failed is reaped here and its exit is not the job's.
+
+import { closeSync } from "node:fs";
+import type { Subprocess } from "bun";
+import type { JobSpec } from "../config/model.ts";
+import type { ExitStatus, StartOutcome } from "../core/ports.ts";
+import { canSpawnDirectly, osError, spawnDirect } from "./exec-direct.ts";
+import { decodeFailure, encodeSettings, HELPER_FLAG, SETTINGS_VAR } from "./exec-protocol.ts";
+import { jobEnvironment } from "./job-env.ts";
+import { createLineSplitter } from "./line-splitter.ts";
+
+export interface SpawnerOptions {
+  /** The pmtr binary (process.execPath of dist/pmtr), run in its --exec-helper mode. */
+  readonly helperPath: string;
+  readonly onExit: (pid: number, status: ExitStatus) => void;
+  /** Helpers running at once; each costs a Bun start-up (~30 MB for ~10 ms). Default 4. */
+  readonly maxConcurrentHelpers?: number;
+  /** Each line a job writes to an `out syslog` / `err syslog` pipe. */
+  readonly onOutputLine?: (job: JobSpec, pid: number, stream: "out" | "err", line: string) => void;
+  /** false sends every job through the helper (tests and benchmarks compare the two paths). */
+  readonly allowDirect?: boolean;
+}
+
+export interface Spawner {
+  start(job: JobSpec): Promise<StartOutcome>;
+}
+
+export const DEFAULT_MAX_CONCURRENT_HELPERS = 4;
+/** A helper that has not reported by then (an `in` FIFO without a writer, a slow directory
+ *  service) gives up its slot so it cannot hold up every other start; it still reports later. */
+const SLOW_HELPER_MS = 2000;
+
+/** Where one run stands: its exit is held back while the start is undecided. */
+interface Run {
+  phase: "starting" | "running" | "failed";
+  exit: ExitStatus | null;
+}
+
+export function createSpawner(opts: SpawnerOptions): Spawner {
+  const maxHelpers = Math.max(1, opts.maxConcurrentHelpers ?? DEFAULT_MAX_CONCURRENT_HELPERS);
+  const waiting: Array<() => void> = [];
+  let helpers = 0;
+
+  const acquireSlot = async (): Promise<() => void> => {
+    if (helpers >= maxHelpers) await new Promise<void>((wake) => waiting.push(wake));
+    else helpers++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = waiting.shift();
+      if (next) next(); // the slot passes on as it is: `helpers` stays counted
+      else helpers--;
+    };
+  };
+
+  const finish = (run: Run, pid: number, proc: Subprocess) => {
+    const status = exitStatus(proc);
+    if (run.phase === "starting") run.exit = status;
+    else if (run.phase === "running") opts.onExit(pid, status);
+  };
+
+  const readOutput = (job: JobSpec, proc: Subprocess) => {
+    if (job.out === "syslog") void readLines(proc.stdout as ReadableStream<Uint8Array>, (line) => opts.onOutputLine?.(job, proc.pid, "out", line));
+    if (job.err === "syslog") void readLines(proc.stderr as ReadableStream<Uint8Array>, (line) => opts.onOutputLine?.(job, proc.pid, "err", line));
+  };
+
+  const startDirect = (job: JobSpec): StartOutcome | null => {
+    const run: Run = { phase: "running", exit: null };
+    const env = Object.fromEntries(jobEnvironment(process.env, job.env, null));
+    const outcome = spawnDirect(job, { env, onExit: (proc) => finish(run, proc.pid, proc) });
+    if (outcome.ok === "retry") return null;
+    if (!outcome.ok) return { ok: false, step: outcome.step, error: outcome.error };
+    readOutput(job, outcome.proc);
+    return { ok: true, pid: outcome.proc.pid };
+  };
+
+  const startWithHelper = async (job: JobSpec): Promise<StartOutcome> => {
+    const release = await acquireSlot();
+    const slow = setTimeout(release, SLOW_HELPER_MS);
+    try {
+      const run: Run = { phase: "starting", exit: null };
+      let proc: Subprocess;
+      try {
+        proc = Bun.spawn([opts.helperPath, HELPER_FLAG], {
+          env: { ...process.env, [SETTINGS_VAR]: encodeSettings(job) },
+          stdio: ["ignore", job.out === "syslog" ? "pipe" : "ignore", job.err === "syslog" ? "pipe" : "ignore", "pipe"],
+          detached: true,
+          onExit: (p) => finish(run, p.pid, p),
+        });
+      } catch (e) {
+        return { ok: false, step: "spawn", error: `${opts.helperPath} ${HELPER_FLAG}: ${osError(e)}` };
+      }
+      readOutput(job, proc);
+      const failure = decodeFailure(await readStatus(proc.stdio[3] as number));
+      if (failure !== null) {
+        run.phase = "failed";
+        return { ok: false, ...failure };
+      }
+      run.phase = "running";
+      const early = run.exit;
+      // The job may have exited before its status channel was read: report that exit after
+      // the caller has seen the pid.
+      if (early !== null) setImmediate(() => opts.onExit(proc.pid, early));
+      return { ok: true, pid: proc.pid };
+    } finally {
+      clearTimeout(slow);
+      release();
+    }
+  };
+
+  return {
+    async start(job) {
+      if (opts.allowDirect !== false && canSpawnDirectly(job)) {
+        const outcome = startDirect(job);
+        if (outcome !== null) return outcome;
+      }
+      return startWithHelper(job);
+    },
+  };
+}
+
+/** Everything the helper wrote before its status fd closed (at execve, or at its exit). */
+async function readStatus(fd: number): Promise<string> {
+  try {
+    return await Bun.file(fd).text();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+  const splitter = createLineSplitter(onLine);
+  try {
+    for await (const chunk of stream) splitter.push(chunk);
+  } catch {
+    // A read error ends the output like EOF: the job's exit is reported by its own path.
+  }
+  splitter.end();
+}
+
+function exitStatus(proc: Subprocess): ExitStatus {
+  const signal = proc.signalCode;
+  if (signal !== null) return { kind: "signaled", signal: typeof signal === "number" ? `SIG${signal}` : signal };
+  return { kind: "exited", code: proc.exitCode ?? 0 };
+}
