@@ -34,6 +34,8 @@ export interface SpawnerOptions {
 
 export interface Spawner {
   start(job: JobSpec): Promise<StartOutcome>;
+  /** Helpers holding a slot now, and starts queued for one. */
+  helpers(): { readonly running: number; readonly queued: number };
 }
 
 export const DEFAULT_MAX_CONCURRENT_HELPERS = 4;
@@ -128,6 +130,7 @@ export function createSpawner(opts: SpawnerOptions): Spawner {
       }
       return startWithHelper(job);
     },
+    helpers: () => ({ running: helpers, queued: waiting.length }),
   };
 }
 
