@@ -57,8 +57,9 @@ export function canSpawnDirectly(job: JobSpec): boolean {
 export type DirectOutcome =
   | { readonly ok: true; readonly proc: Subprocess }
   | ({ readonly ok: false } & StepFailure)
-  /** The spawn ran out of fds under the lowered limit: start it through the helper. */
-  | { readonly ok: "retry" };
+  /** Start it through the helper instead: a stdio path is special (see plainStdio), or pmtr
+   *  ran out of fds under the lowered limit. */
+  | { readonly ok: "use-helper" };
 
 export interface DirectSpawnOptions {
   readonly env: Record<string, string>;
@@ -69,6 +70,7 @@ export function spawnDirect(job: JobSpec, opts: DirectSpawnOptions): DirectOutco
   libc ??= openLibc();
   const dirError = checkDir(job.dir);
   if (dirError) return { ok: false, step: "dir", error: `chdir ${job.dir}: ${dirError}` };
+  if (!plainStdio(job)) return { ok: "use-helper" };
   const fds: number[] = [];
   const oldMask = libc.umask(0o022);
   const oldNofile = lowerNofile(libc);
@@ -81,27 +83,32 @@ export function spawnDirect(job: JobSpec, opts: DirectSpawnOptions): DirectOutco
         fds.push(fd);
         return fd;
       } catch (e) {
+        if (outOfFds(e)) throw e;
         return { step, error: `open ${shownPath(job.dir, path)}: ${osError(e)}` };
       }
     };
-    const stdin = open("in", "r");
-    if (typeof stdin === "object") return { ok: false, ...stdin };
-    const stdout = open("out", "a");
-    if (typeof stdout === "object") return { ok: false, ...stdout };
-    const stderr = open("err", "a");
-    if (typeof stderr === "object") return { ok: false, ...stderr };
+    // In order, stopping at the first failure, as the helper does.
+    const stdio: Array<number | "pipe"> = [];
+    try {
+      for (const [step, flags] of [["in", "r"], ["out", "a"], ["err", "a"]] as const) {
+        const opened = open(step, flags);
+        if (typeof opened === "object") return { ok: false, ...opened };
+        stdio.push(opened);
+      }
+    } catch {
+      return { ok: "use-helper" };
+    }
     try {
       const proc = Bun.spawn([...job.argv], {
         cwd: job.dir,
         env: opts.env,
-        stdio: [stdin, stdout, stderr],
+        stdio: [stdio[0]!, stdio[1]!, stdio[2]!],
         detached: true,
         onExit: (p) => opts.onExit(p),
       });
       return { ok: true, proc };
     } catch (e) {
-      const errno = errnoOf(e);
-      if (errno === EMFILE || errno === ENFILE) return { ok: "retry" };
+      if (outOfFds(e)) return { ok: "use-helper" };
       return { ok: false, step: "exec", error: `execve ${job.argv[0]}: ${osError(e)}` };
     }
   } finally {
@@ -122,6 +129,22 @@ function checkDir(dir: string): string | null {
     return osError(e);
   }
 }
+
+/** True when every stdio path is /dev/null, syslog, a regular file, or an out/err file yet to be
+ *  created. Anything else is opened by the helper: opening a FIFO blocks until its other end
+ *  opens, and opening a terminal would make it pmtr's controlling terminal. */
+function plainStdio(job: JobSpec): boolean {
+  return [job.in, job.out, job.err].every((path) => {
+    if (path === "/dev/null" || path === "syslog") return true;
+    try {
+      return statSync(shownPath(job.dir, path)).isFile();
+    } catch {
+      return true; // missing: `in` fails as it would in the helper, out/err are created
+    }
+  });
+}
+
+const outOfFds = (e: unknown) => errnoOf(e) === EMFILE || errnoOf(e) === ENFILE;
 
 /** Sets the soft NOFILE limit to 1024 (hard unchanged); returns the limits to restore. */
 function lowerNofile(c: NonNullable<typeof libc>): BigUint64Array | null {

@@ -82,7 +82,7 @@ export function createSpawner(opts: SpawnerOptions): Spawner {
     const run: Run = { phase: "running", exit: null };
     const env = Object.fromEntries(jobEnvironment(process.env, job.env, null));
     const outcome = spawnDirect(job, { env, onExit: (proc) => finish(run, proc.pid, proc) });
-    if (outcome.ok === "retry") return null;
+    if (outcome.ok === "use-helper") return null;
     if (!outcome.ok) return { ok: false, step: outcome.step, error: outcome.error };
     readOutput(job, outcome.proc);
     return { ok: true, pid: outcome.proc.pid };

@@ -358,3 +358,23 @@ describe("helpers are bounded", () => {
     if (next.ok) await exitOf(next.pid);
   });
 });
+
+describe("stdio paths that are not plain files", () => {
+  test("a FIFO as `in` is opened by the helper, never by pmtr (which would block)", async () => {
+    const fifo = join(root, "plain-fifo");
+    expect(Bun.spawnSync(["/usr/bin/mkfifo", "-m", "644", fifo]).exitCode).toBe(0);
+    const sp = spawner({ maxConcurrentHelpers: 1 });
+    const j = job({ argv: ["/bin/cat"], in: fifo, out: join(root, "fifo-copy") });
+    expect(canSpawnDirectly(j)).toBe(true); // by its settings; the FIFO sends it to the helper
+    const pending = sp.start(j);
+    // pmtr's event loop still runs while the helper waits for a writer.
+    await waitFor("helper to hold its slot", () => sp.helpers().running === 1);
+    const writer = openSync(fifo, "w");
+    writeFileSync(writer, "through the fifo\n");
+    closeSync(writer);
+    const outcome = await pending;
+    expect(outcome.ok).toBe(true);
+    if (outcome.ok) expect(await exitOf(outcome.pid)).toEqual({ kind: "exited", code: 0 });
+    expect(readFileSync(join(root, "fifo-copy"), "utf8")).toBe("through the fifo\n");
+  });
+});
