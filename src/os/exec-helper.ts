@@ -111,9 +111,7 @@ function becomeUser(user: User): string | null {
 function openOnto(job: ExecSettings, path: string, flags: number, target: number): string | null {
   // `syslog`: pmtr already put a pipe it reads on this fd.
   if (path === "syslog" && target > 0) return null;
-  const fd = libc.openFd(path, flags, 0o644);
-  if (typeof fd === "string") return `open ${shownPath(job.dir, path)}: ${fd}`;
-  return prefixed(`dup2 ${shownPath(job.dir, path)}`, libc.moveFd(fd, target));
+  return prefixed(`open ${shownPath(job.dir, path)}`, libc.openAs(target, path, flags, 0o644));
 }
 
 function listFds(): number[] {

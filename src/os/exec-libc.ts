@@ -107,9 +107,13 @@ export const setgid = (gid: number): Result => check(libc.setgid(gid));
 export const initgroups = (name: string, gid: number): Result => check(libc.initgroups(cstr(name), gid));
 export const setuid = (uid: number): Result => check(libc.setuid(uid));
 
-export function openFd(path: string, flags: number, mode = 0o644): number | string {
+/** Opens `path` as fd `target`: closing it first makes it the lowest free fd (those below are
+ *  open), so no other fd is needed, even under a job's `ulimit -n 4`. */
+export function openAs(target: number, path: string, flags: number, mode = 0o644): Result {
+  libc.close(target);
   const fd = libc.open(cstr(path), flags, mode);
-  return fd === -1 ? lastError() : fd;
+  if (fd === -1) return lastError();
+  return moveFd(fd, target);
 }
 
 /** Put `fd` at `target` (dup2 clears close-on-exec there) and close the original. */

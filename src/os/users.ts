@@ -26,7 +26,7 @@ let libc: ReturnType<typeof openLibc> | undefined;
 export function lookupUser(nameOrUid: string): User | null {
   libc ??= openLibc();
   const entry = /^\d+$/.test(nameOrUid) ? libc.getpwuid(Number(nameOrUid)) : libc.getpwnam(Buffer.from(`${nameOrUid}\0`));
-  return entry === null ? null : readPasswd(entry);
+  return entry === null ? null : readPasswd(entry as Pointer);
 }
 
 /** struct passwd on 64-bit Linux (glibc and musl): name, passwd, uid, gid, gecos, dir, shell. */

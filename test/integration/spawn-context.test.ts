@@ -206,6 +206,19 @@ describe("the context of a job (SPEC §3)", () => {
     }
   });
 
+  test("tight limits apply to the job without starving the helper: ulimit -n 4, a 64 MB address space", async () => {
+    const work = reportDir("tight");
+    // cat, not the probe: a shell needs more than 4 fds for its redirections.
+    const pid = await started(spawner(), job({
+      argv: ["/bin/cat", "/proc/self/limits"], out: join(work, "limits"),
+      ulimits: [{ resource: "RLIMIT_NOFILE", value: 4 }, { resource: "RLIMIT_AS", value: 64 * 2 ** 20 }],
+    }));
+    expect(await exitOf(pid)).toEqual({ kind: "exited", code: 0 });
+    const limits = readFileSync(join(work, "limits"), "utf8");
+    expect(limitsLine(limits, "Max open files")).toEqual(["4", "4"]);
+    expect(limitsLine(limits, "Max address space")).toEqual([String(64 * 2 ** 20), String(64 * 2 ** 20)]);
+  });
+
   test("a numeric uid is a user too, with its HOME", async () => {
     const work = reportDir("uid");
     const pid = await started(spawner(), probeJob(work, { user: "65534" }));
