@@ -159,13 +159,21 @@ export function writeAll(fd: number, text: string): void {
 /** Builds execve's arguments now, so that the call itself allocates nothing (it may run under
  *  the job's RLIMIT_AS); the returned function returns only on failure, with the OS error. */
 export function prepareExecve(argv: readonly string[], env: readonly string[]): () => string {
-  // The strings stay referenced by the closure: the pointer arrays hold raw addresses.
-  const strings = [...argv, ...env].map(cstr);
-  const pointers = (list: Buffer[]) => BigUint64Array.from([...list.map((b) => BigInt(ptr(b))), 0n]);
-  const argvp = pointers(strings.slice(0, argv.length));
-  const envp = pointers(strings.slice(argv.length));
+  // All strings in one buffer (one allocation, not one per string); the closure keeps it
+  // referenced, since the pointer arrays hold raw addresses into it.
+  const strings = [...argv, ...env];
+  const block = Buffer.from(`${strings.join("\0")}\0`, "utf8");
+  const base = BigInt(ptr(block));
+  const pointers = new BigUint64Array(strings.length + 2); // argv, NULL, env, NULL
+  let offset = 0;
+  strings.forEach((s, i) => {
+    pointers[i < argv.length ? i : i + 1] = base + BigInt(offset);
+    offset += Buffer.byteLength(s, "utf8") + 1;
+  });
+  const argvp = pointers.subarray(0, argv.length + 1);
+  const envp = pointers.subarray(argv.length + 1);
   return () => {
-    libc.execve(strings[0]!, argvp, envp);
+    libc.execve(block, argvp, envp);
     return lastError();
   };
 }
