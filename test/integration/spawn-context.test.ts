@@ -391,3 +391,15 @@ describe("stdio paths that are not plain files", () => {
     expect(readFileSync(join(root, "fifo-copy"), "utf8")).toBe("through the fifo\n");
   });
 });
+
+test("pmtr --exec-helper run by hand says it is internal, exits 2, and touches no fd 3", async () => {
+  const env = { ...process.env };
+  delete env.PMTR_EXEC_JOB;
+  const proc = Bun.spawn([PMTR, "--exec-helper"], { stdio: ["ignore", "pipe", "pipe"], env });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  expect({ stdout, stderr, code }).toEqual({
+    stdout: "",
+    stderr: "pmtr: --exec-helper is internal: pmtr runs it to start a job (run pmtr -h for usage)\n",
+    code: 2,
+  });
+});
