@@ -4,8 +4,9 @@
 // through the exec helper (`pmtr --exec-helper`, exec-helper.ts), which applies them between
 // fork and exec: one Bun start-up per start, so at most `maxConcurrentHelpers` run at once and
 // the rest wait in a queue. Every other job is started by Bun.spawn directly (0.15 ms against
-// 7.7 ms, test/bench/spawn.ts), because for those Bun.spawn gives exactly the same context (exec-direct.ts has the table
-// and test/integration/spawn-context.test.ts compares both paths with one probe).
+// 7.7 ms, test/bench/spawn.ts), because for those Bun.spawn gives exactly the same context
+// (exec-direct.ts has the table; test/integration/spawn-context.test.ts runs one probe through
+// both paths and compares). Stdio that is a FIFO or a device also goes through the helper.
 //
 // Ordering promise: for a start that resolves {ok: true, pid}, onExit(pid) comes after the
 // promise has resolved, exactly once. A start that resolves {ok: false} never calls onExit:
