@@ -1,0 +1,87 @@
+// Reaping orphans. Any process a job leaves behind (a daemon that double-forks, a crashed
+// job's helper) is reparented to the nearest child subreaper, or to PID 1; pmtr is one or the
+// other, so it must wait() for them or they accumulate as zombies (SPEC §9).
+//
+// Never waitpid(-1): it would also collect the statuses of the processes Bun spawned, which
+// Bun waits for itself by pid, and the runtime crashes when one is stolen. So orphans are
+// reaped by pid: list pmtr's children, skip every pid pmtr spawned through Bun, and
+// waitpid(pid, WNOHANG) the rest. Run it when SIGCHLD arrives.
+
+import { dlopen, read } from "bun:ffi";
+import { readdirSync, readFileSync } from "node:fs";
+import { libcPath } from "./libc-path.ts";
+
+const PR_SET_CHILD_SUBREAPER = 36;
+const WNOHANG = 1;
+/** Also children whose exit signal is not SIGCHLD (cloned without it): still zombies to us. */
+const __WALL = 0x4000_0000;
+
+let libc: ReturnType<typeof openLibc> | undefined;
+function openLibc() {
+  return dlopen(libcPath(), {
+    prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
+    waitpid: { args: ["i32", "ptr", "i32"], returns: "i32" },
+    __errno_location: { args: [], returns: "ptr" },
+    strerror: { args: ["i32"], returns: "cstring" },
+  }).symbols;
+}
+
+/** Makes orphans of pmtr's descendants come to pmtr instead of init. PID 1 already receives
+ *  every orphan, so there it does nothing. Returns null, or the OS error text on failure. */
+export function becomeSubreaper(): string | null {
+  if (process.pid === 1) return null;
+  libc ??= openLibc();
+  if (libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) === 0) return null;
+  const errnoPtr = libc.__errno_location();
+  return `cannot become a child subreaper: ${String(libc.strerror(errnoPtr === null ? 0 : read.i32(errnoPtr, 0)))} (orphaned processes of jobs go to init instead)`;
+}
+
+/** Reaps every exited child of pmtr whose pid is not in `skip` (the pids pmtr spawned itself,
+ *  which must stay there until Bun has collected their exit). Returns the pids reaped. */
+export function reapOrphans(skip: ReadonlySet<number>): number[] {
+  libc ??= openLibc();
+  const status = new Int32Array(1);
+  const reaped: number[] = [];
+  for (const pid of childPids()) {
+    if (skip.has(pid)) continue;
+    // 0: still running; -1: not ours any more (reaped meanwhile). Only pid means reaped.
+    if (libc.waitpid(pid, status, WNOHANG | __WALL) === pid) reaped.push(pid);
+  }
+  return reaped;
+}
+
+/** pmtr's child processes: from /proc/self/task/TID/children (one file per thread, since a
+ *  child belongs to the thread that forked it or adopted it), or, on a kernel built without
+ *  CONFIG_PROC_CHILDREN, from the parent field of every /proc/PID/stat. */
+export function childPids(): number[] {
+  const pids: number[] = [];
+  let found = false;
+  for (const tid of readdirSync("/proc/self/task")) {
+    try {
+      const text = readFileSync(`/proc/self/task/${tid}/children`, "utf8");
+      found = true;
+      for (const word of text.split(/\s+/)) if (word !== "") pids.push(Number(word));
+    } catch {
+      // a thread that ended meanwhile, or no such file on this kernel
+    }
+  }
+  return found ? pids : childPidsFromStat();
+}
+
+/** The fallback on its own, exported so a test can compare it with the children files. */
+export function childPidsFromStat(): number[] {
+  const self = process.pid;
+  const pids: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      // "PID (comm) S PPID ...": comm may hold spaces and parentheses.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === self) pids.push(Number(name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
