@@ -173,7 +173,8 @@ function stdioToDevNull(): void {
   const devNull = openSync("/dev/null", "r+");
   for (const fd of openFds()) {
     if (fd === devNull || fd === CHANNEL_FD) continue;
-    if (fd <= 2 || callers.has(identity(fd))) libc().dup2(devNull, fd);
+    const id = identity(fd);
+    if (fd <= 2 || (id !== null && callers.has(id))) libc().dup2(devNull, fd);
   }
   closeSync(devNull);
 }
