@@ -4,11 +4,17 @@
 //
 // Never waitpid(-1): it would also collect the statuses of the processes Bun spawned, which
 // Bun waits for itself by pid, and the runtime crashes when one is stolen. So orphans are
-// reaped by pid: list pmtr's children, skip every pid pmtr spawned through Bun, and
-// waitpid(pid, WNOHANG) the rest. Run it when SIGCHLD arrives.
+// reaped by pid: list pmtr's children, skip the ones Bun owns, and waitpid(pid, WNOHANG) the
+// rest. Run it when SIGCHLD arrives.
+//
+// Which children does Bun own? Bun holds a pidfd for each child it spawned, from the spawn
+// until it has collected the exit, so every pid named by one of our pidfds is skipped. That
+// closes the window a caller-kept list leaves open (an exec helper that fails and exits before
+// its start has resolved, so before the caller knows its pid). The caller's `skip` set is the
+// second line of defence, for a kernel without pidfds where Bun waits by pid on SIGCHLD.
 
 import { dlopen, read } from "bun:ffi";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { libcPath } from "./libc-path.ts";
 
 const PR_SET_CHILD_SUBREAPER = 36;
@@ -36,18 +42,37 @@ export function becomeSubreaper(): string | null {
   return `cannot become a child subreaper: ${String(libc.strerror(errnoPtr === null ? 0 : read.i32(errnoPtr, 0)))} (orphaned processes of jobs go to init instead)`;
 }
 
-/** Reaps every exited child of pmtr whose pid is not in `skip` (the pids pmtr spawned itself,
- *  which must stay there until Bun has collected their exit). Returns the pids reaped. */
+/** Reaps every exited child of pmtr that Bun does not own and whose pid is not in `skip` (the
+ *  pids pmtr spawned itself, kept there until Bun has reported their exit). Returns the pids
+ *  reaped. */
 export function reapOrphans(skip: ReadonlySet<number>): number[] {
   libc ??= openLibc();
   const status = new Int32Array(1);
   const reaped: number[] = [];
-  for (const pid of childPids()) {
-    if (skip.has(pid)) continue;
+  const candidates = childPids().filter((pid) => !skip.has(pid));
+  if (candidates.length === 0) return reaped;
+  const owned = bunOwnedPids();
+  for (const pid of candidates) {
+    if (owned.has(pid)) continue;
     // 0: still running; -1: not ours any more (reaped meanwhile). Only pid means reaped.
     if (libc.waitpid(pid, status, WNOHANG | __WALL) === pid) reaped.push(pid);
   }
   return reaped;
+}
+
+/** The pids this process holds a pidfd for (anon_inode:[pidfd], "Pid:" in its fdinfo). */
+export function bunOwnedPids(): Set<number> {
+  const pids = new Set<number>();
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) !== "anon_inode:[pidfd]") continue;
+      const pid = /^Pid:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))?.[1];
+      if (pid !== undefined) pids.add(Number(pid));
+    } catch {
+      // closed meanwhile (the fd used to list the directory, or a pidfd Bun just released)
+    }
+  }
+  return pids;
 }
 
 /** pmtr's child processes: from /proc/self/task/TID/children (one file per thread, since a

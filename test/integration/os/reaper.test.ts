@@ -5,7 +5,7 @@
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { childPids, childPidsFromStat } from "../../../src/os/reaper.ts";
+import { bunOwnedPids, childPids, childPidsFromStat } from "../../../src/os/reaper.ts";
 
 const HARNESS = join(import.meta.dir, "fixtures", "reaper-harness.ts");
 const ORPHANS = 20;
@@ -19,7 +19,7 @@ interface Report {
   ownExit: number;
 }
 
-async function runHarness(prefix: string[], mode: "reap" | "none"): Promise<Report> {
+async function runHarness(prefix: string[], mode: "reap" | "reap-noskip" | "none"): Promise<Report> {
   const proc = Bun.spawn([...prefix, process.execPath, HARNESS, String(ORPHANS), mode], { stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
@@ -35,6 +35,13 @@ describe("reapOrphans", () => {
   test("as a child subreaper: every orphan is reaped, no zombie stays, Bun's own child keeps its status", async () => {
     const r = await runHarness([], "reap");
     expect(r.subreaperError).toBeNull();
+    expect(r.reaped).toEqual(sorted(r.orphans));
+    expect(r.zombies).toEqual([]);
+    expect(r.ownExit).toBe(3);
+  });
+
+  test("with an empty skip set, Bun's own children are still left to Bun (their pidfds)", async () => {
+    const r = await runHarness([], "reap-noskip");
     expect(r.reaped).toEqual(sorted(r.orphans));
     expect(r.zombies).toEqual([]);
     expect(r.ownExit).toBe(3);
@@ -68,5 +75,12 @@ describe("childPids", () => {
     const pids = procs.map((p) => p.pid);
     expect(childPids()).toEqual(expect.arrayContaining(pids));
     expect(sorted(childPidsFromStat())).toEqual(sorted(childPids()));
+  });
+
+  test("Bun's children are named by its pidfds until it has collected them", async () => {
+    const p = Bun.spawn(["/bin/sh", "-c", "exit 0"]);
+    expect(bunOwnedPids().has(p.pid)).toBe(true);
+    await p.exited;
+    expect(bunOwnedPids().has(p.pid)).toBe(false);
   });
 });
