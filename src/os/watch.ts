@@ -95,7 +95,8 @@ export function dependencies(path: string): Array<[dir: string, name: string]> {
     }
     if (isLink && hops++ < MAX_HOPS) {
       deps.push([dir, name]);
-      const target = readlinkSync(full);
+      const target = readLink(full);
+      if (target === null) return deps; // replaced meanwhile: the event for it is on its way
       if (target.startsWith("/")) dir = "/";
       todo.unshift(...target.split("/").filter((c) => c !== "" && c !== "."));
     } else if (todo.length === 0 || !isDir) {
@@ -205,6 +206,14 @@ function flush(): void {
     subscribe(sub, dependencies(sub.path));
     if (!pendingSubs.has(sub)) sub.retries = 0;
     sub.onChange();
+  }
+}
+
+function readLink(path: string): string | null {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null;
   }
 }
 
