@@ -16,6 +16,8 @@ import { createLineSplitter, type LineSplitter } from "./line-splitter.ts";
 import { DEFAULT_SYSLOG_PATH, SEVERITY, openSyslog, sanitize, type Syslog } from "./syslog.ts";
 
 export interface Logger {
+  /** True when messages reach syslog (or the journal), not only stderr. */
+  readonly reachesSyslog: boolean;
   log(level: LogLevel, message: string): void;
   /** One line of a job's output (without its newline), for `out syslog` / `err syslog`:
    *  severity info for stdout, err for stderr. */
@@ -45,6 +47,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   };
 
   return {
+    reachesSyslog: journal || syslog !== null,
     log(level, message) {
       if (level === "debug" && opts.verbose < 1) return;
       for (const raw of message.split("\n")) {

@@ -1,0 +1,31 @@
+// Every status line pmtr logs about its jobs, in one place. The wording of the original's
+// lines (SPEC §7) is kept exactly, so existing log searches keep working; the rest follow
+// the same shape: "job NAME [PID] ..." and no trailing period.
+
+import type { ExitStatus } from "./ports.ts";
+
+export const msg = {
+  managing: (n: number) => `pmtr: managing ${n} ${n === 1 ? "job" : "jobs"}`,
+  started: (name: string, pid: number) => `started job ${name} [${pid}]`,
+  exited: (name: string, pid: number, ranMs: number, status: ExitStatus) =>
+    `job ${name} [${pid}] exited after ${Math.floor(ranMs / 1000)} sec: ${describeExit(status)}`,
+  tooFast: (name: string) => `job ${name} restarting too fast, delaying restart`,
+  exit33: (name: string) => `job ${name} exited with status 33, will not be restarted`,
+  once: (name: string) => `job ${name} ran once, will not be restarted`,
+  startFailed: (name: string, step: string, error: string) => `job ${name} failed to start: ${step}: ${error}`,
+  sending: (signal: string, name: string, pid: number) => `sending ${signal} to job ${name} [${pid}]`,
+  leftovers: (signal: string, name: string, pgid: number) =>
+    `sending ${signal} to the processes job ${name} [${pgid}] left in its process group`,
+  bouncing: (name: string, pid: number, ranMs: number) => `bouncing job ${name} [${pid}] after ${Math.floor(ranMs / 1000)} sec`,
+  dependsMissing: (name: string, path: string) => `job ${name} is waiting for ${path}, which does not exist`,
+  dependsChanged: (path: string, name: string) => `${path} changed, restarting job ${name}`,
+  removed: (name: string) => `stopping job ${name}: removed from the configuration`,
+  disabled: (name: string) => `stopping job ${name}: disabled`,
+  changed: (name: string) => `restarting job ${name}: definition changed`,
+  waitHolds: (name: string) => `holding later jobs until job ${name} exits`,
+};
+
+/** "exit status 0" or "killed by SIGTERM", as the exit line and `pmtr status` say it. */
+export function describeExit(status: ExitStatus): string {
+  return status.kind === "exited" ? `exit status ${status.code}` : `killed by ${status.signal}`;
+}

@@ -1,0 +1,278 @@
+// pmtr running: the wiring between the supervision core (src/core) and the world (src/os,
+// src/control). Start-up in SPEC order — detach, log, configuration, pidfile, signals,
+// control surfaces, jobs — then one event loop where signal handlers only record and this
+// module acts, and finally a clean shutdown.
+//
+// Start-up failures return 1 (configuration) or 3 (pidfile, control socket given with -s);
+// after start-up nothing a job, a file or a datagram does can make pmtr exit.
+
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import type { Options } from "./cli.ts";
+import type { Config } from "./config/model.ts";
+import { defaultSocketPath } from "./control/socket-path.ts";
+import { startControlServer, type ControlServer } from "./control/socket-server.ts";
+import type { ControlTarget, ReloadOutcome } from "./control/target.ts";
+import { UdpControl } from "./control/udp.ts";
+import { msg } from "./core/messages.ts";
+import type { Ports } from "./core/ports.ts";
+import { Supervisor } from "./core/supervisor.ts";
+import { EXIT } from "./exit.ts";
+import { readConfigFile } from "./os/config-file.ts";
+import { detach, takeDaemonChild } from "./os/daemon.ts";
+import { createLogger } from "./os/logger.ts";
+import { acquirePidfile } from "./os/pidfile.ts";
+import { groupAlive, signalGroup } from "./os/process-group.ts";
+import { becomeSubreaper, reapOrphans } from "./os/reaper.ts";
+import { createNotifier } from "./os/sd-notify.ts";
+import { installSignals } from "./os/signals.ts";
+import { createSpawner } from "./os/spawn.ts";
+import { watchFile, type FileWatch } from "./os/watch.ts";
+
+/** A depends file is hashed to notice content changes; larger ones are hashed by their first
+ *  part and size, so a huge file cannot stall the loop. */
+const MAX_DIGEST_BYTES = 16 * 1024 * 1024;
+
+export async function supervise(options: Options, args: readonly string[]): Promise<number> {
+  const daemonChild = takeDaemonChild();
+  const isPid1 = process.pid === 1;
+  // Without -F the command detaches; as PID 1 there is nothing to detach from (SPEC §9).
+  if (!options.foreground && !isPid1 && daemonChild === null) return detach(args);
+
+  // Before anything is spawned: reading NOTIFY_SOCKET also removes it from our environment.
+  const notifier = createNotifier();
+  // A background pmtr says nothing on the terminal unless it fails to start: then the
+  // command relays its stderr, so the operator sees why.
+  const logger = createLogger({ foreground: daemonChild === null, verbose: options.verbose });
+  const log = logger.log;
+  const fail = (code: number, lines: readonly string[]): number => {
+    for (const line of lines) log("err", line);
+    if (daemonChild !== null && logger.reachesSyslog) process.stderr.write(lines.map((l) => `pmtr: ${l}\n`).join(""));
+    daemonChild?.reportFailure(code);
+    logger.close();
+    return code;
+  };
+
+  log("notice", "pmtr: starting");
+  if (notifier.problem) log("warning", notifier.problem);
+  const isRoot = process.getuid?.() === 0;
+  const loaded = readConfigFile(options.configPath, { enforceOwnership: isRoot });
+  if (!loaded.ok) return fail(EXIT.config, loaded.messages);
+
+  const pidfile = options.pidfile === null ? null : acquirePidfile(options.pidfile, process.pid);
+  if (pidfile && !pidfile.ok) return fail(EXIT.runtime, [pidfile.message]);
+  const releasePidfile = () => (pidfile?.ok ? pidfile.release() : undefined);
+
+  const subreaper = becomeSubreaper();
+  if (subreaper) log("warning", subreaper);
+
+  // ---- the loop: handlers record, the loop acts -----------------------------------------
+  let wakeQueued = false;
+  const wake = () => {
+    if (wakeQueued) return;
+    wakeQueued = true;
+    setImmediate(loop);
+  };
+  const inbox = installSignals(wake);
+  let finished: (code: number) => void = () => {};
+  const exited = new Promise<number>((resolve) => (finished = resolve));
+
+  // ---- the world, as the core sees it ---------------------------------------------------
+  let supervisor: Supervisor;
+  const spawner = createSpawner({
+    helperPath: process.execPath,
+    onExit: (pid, status) => guard(() => supervisor.exited(pid, status)),
+    onOutputLine: (job, pid, stream, line) => logger.jobLine(job.name, pid, stream, line),
+  });
+  let alarm: Timer | null = null;
+  let changeQueued = false;
+  const ports: Ports = {
+    now: () => performance.now(),
+    start: (job) => spawner.start(job),
+    signalGroup: (pgid, signal) => {
+      try {
+        signalGroup(pgid, signal);
+      } catch (e) {
+        log("err", `cannot send ${signal} to process group ${pgid}: ${errorText(e)}`);
+      }
+    },
+    groupAlive: (pgid) => {
+      try {
+        return groupAlive(pgid);
+      } catch {
+        return false;
+      }
+    },
+    digest,
+    setAlarm: (atMs) => {
+      if (alarm !== null) clearTimeout(alarm);
+      alarm = atMs === null ? null : setTimeout(() => {
+        alarm = null;
+        guard(() => supervisor.tick());
+      }, Math.max(0, atMs - performance.now()));
+    },
+    log,
+    changed: () => {
+      if (changeQueued) return;
+      changeQueued = true;
+      queueMicrotask(() => {
+        changeQueued = false;
+        announce();
+      });
+    },
+  };
+  supervisor = new Supervisor(ports);
+
+  // ---- configuration, reloads, depends ----------------------------------------------------
+  let config: Config = loaded.config;
+  let lastDigest: string | null = loaded.digest;
+  let missingLogged = false;
+  const dependsWatches = new Map<string, FileWatch>();
+  const syncDependsWatches = () => {
+    const wanted = new Set(supervisor.watchedPaths());
+    for (const [path, watch] of dependsWatches) {
+      if (!wanted.has(path)) {
+        watch.close();
+        dependsWatches.delete(path);
+      }
+    }
+    for (const path of wanted) {
+      if (!dependsWatches.has(path)) {
+        dependsWatches.set(path, watchFile(path, () => guard(() => supervisor.dependsChanged(path)), (m) => log("warning", m)));
+      }
+    }
+  };
+
+  /** Reads the file and applies it if its content changed (or `forced`, for SIGHUP and
+   *  `pmtr reload`). All or nothing: a file with errors changes nothing at all. */
+  const rescan = (forced: boolean): ReloadOutcome => {
+    if (!forced && !existsSync(options.configPath)) {
+      if (!missingLogged) log("warning", `configuration file ${options.configPath} is missing, keeping the previous configuration`);
+      missingLogged = true;
+      return { applied: false, messages: [`${options.configPath}: missing`] };
+    }
+    const next = readConfigFile(options.configPath, { enforceOwnership: isRoot });
+    if (!forced && next.digest !== null && next.digest === lastDigest) return { applied: true }; // touch, chmod
+    missingLogged = false;
+    log("notice", "rescanning job configuration");
+    if (next.digest !== null) lastDigest = next.digest;
+    if (!next.ok) {
+      for (const line of next.messages) log("err", line);
+      log("err", "keeping the previous configuration");
+      return { applied: false, messages: next.messages };
+    }
+    notifier.reloading();
+    config = next.config;
+    supervisor.apply(config);
+    udp.configure(config.reportTo, config.listenOn);
+    syncDependsWatches();
+    notifier.ready(summary());
+    return { applied: true };
+  };
+
+  // ---- control surfaces ---------------------------------------------------------------------
+  const target: ControlTarget = {
+    snapshot: () => supervisor.snapshot(),
+    setEnabled: (names, enabled) => supervisor.setEnabled(names, enabled),
+    start: (names) => supervisor.start(names),
+    stop: (names) => supervisor.stop(names),
+    restart: (names) => supervisor.restart(names),
+    reload: async () => rescan(true),
+  };
+  const udp = new UdpControl(target, log);
+  const socketPath = options.socketPath ?? defaultSocketPath(process.getuid?.() ?? 0, process.env);
+  const started = await startControlServer(socketPath, target, log);
+  let server: ControlServer | null = null;
+  if (started.ok) server = started.server;
+  else if (options.socketPath !== null) {
+    inbox.close();
+    releasePidfile();
+    return fail(EXIT.runtime, [started.message]);
+  } else log("warning", `${started.message}; \`pmtr status\` and friends will not reach this pmtr`);
+
+  let readyTold = false;
+  function summary(): string {
+    const n = supervisor.runningCount();
+    return `${n} ${n === 1 ? "job" : "jobs"} running`;
+  }
+  function announce(): void {
+    udp.changed();
+    server?.changed();
+    if (!readyTold && supervisor.settled()) {
+      readyTold = true;
+      notifier.ready(summary());
+    } else if (notifier.enabled) notifier.status(summary());
+  }
+
+  // ---- start ----------------------------------------------------------------------------------
+  const configWatch = watchFile(options.configPath, () => guard(() => rescan(false)), (m) => log("warning", m));
+  udp.configure(config.reportTo, config.listenOn);
+  supervisor.apply(config);
+  syncDependsWatches();
+  log("notice", msg.managing(config.jobs.length));
+  daemonChild?.reportReady();
+  const watchdog = notifier.watchdogMs === null ? null : setInterval(() => notifier.watchdog(), notifier.watchdogMs);
+  // Signal handlers do not keep the event loop alive; this never-due timer does.
+  const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
+
+  let stopping = false;
+  function loop(): void {
+    wakeQueued = false;
+    const got = inbox.take();
+    if (got.reap) {
+      guard(() => {
+        reapOrphans(supervisor.jobPids());
+        supervisor.reaped();
+      });
+    }
+    if (got.shutdown !== null && !stopping) {
+      stopping = true;
+      log("notice", `pmtr: exiting on signal ${got.shutdown}`);
+      notifier.stopping();
+      configWatch.close();
+      for (const watch of dependsWatches.values()) watch.close();
+      udp.close();
+      void supervisor.shutdown().then(() => {
+        server?.close();
+        releasePidfile();
+        if (watchdog) clearInterval(watchdog);
+        clearInterval(keepAlive);
+        notifier.close();
+        logger.close();
+        finished(EXIT.ok);
+      });
+      return;
+    }
+    if (got.rescan && !stopping) guard(() => rescan(true));
+  }
+
+  /** An event handler that throws must not take pmtr (and supervision of every job) down. */
+  function guard(action: () => void): void {
+    try {
+      action();
+    } catch (e) {
+      log("err", `internal error (pmtr keeps running): ${errorText(e)}`);
+    }
+  }
+  process.on("uncaughtException", (e) => log("err", `internal error (pmtr keeps running): ${errorText(e)}`));
+  process.on("unhandledRejection", (e) => log("err", `internal error (pmtr keeps running): ${errorText(e)}`));
+
+  return exited;
+}
+
+/** Content digest of a `depends` file, or null when it cannot be read. */
+function digest(path: string): string | null {
+  try {
+    const bytes = readFileSync(path);
+    const hash = createHash("sha256");
+    hash.update(bytes.length > MAX_DIGEST_BYTES ? bytes.subarray(0, MAX_DIGEST_BYTES) : bytes);
+    hash.update(String(bytes.length));
+    return hash.digest("hex");
+  } catch {
+    return null;
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

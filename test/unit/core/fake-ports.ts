@@ -1,0 +1,143 @@
+// A fake OS for the supervision core: a process table, a manual clock and a log. Starts
+// resolve when the test says so (or at once with autoStart), exits happen when the test
+// says so, and time moves only through advance(), which rings the alarm like a timer would.
+
+import type { Config, JobSpec } from "../../../src/config/model.ts";
+import type { ExitStatus, LogLevel, Ports, StartOutcome } from "../../../src/core/ports.ts";
+import { Supervisor } from "../../../src/core/supervisor.ts";
+
+export interface FakeProc {
+  pid: number;
+  job: string;
+  /** Signals sent to its group, in order. */
+  signals: string[];
+  /** Members of the group other than the leader still alive after the leader exits. */
+  strays: number;
+  alive: boolean;
+}
+
+export class FakePorts implements Ports {
+  clock = 1_000_000;
+  alarm: number | null = null;
+  lines: string[] = [];
+  procs: FakeProc[] = [];
+  failures = new Map<string, { step: string; error: string }>();
+  digests = new Map<string, string | null>();
+  pending: Array<{ job: JobSpec; resolve: (o: StartOutcome) => void }> = [];
+  autoStart = true;
+  changes = 0;
+  sup!: Supervisor;
+  private nextPid = 100;
+
+  now(): number {
+    return this.clock;
+  }
+  start(job: JobSpec): Promise<StartOutcome> {
+    return new Promise((resolve) => {
+      if (this.autoStart) resolve(this.outcome(job));
+      else this.pending.push({ job, resolve });
+    });
+  }
+  signalGroup(pgid: number, signal: "SIGTERM" | "SIGKILL"): void {
+    const proc = this.procs.find((p) => p.pid === pgid);
+    if (proc) proc.signals.push(signal);
+  }
+  groupAlive(pgid: number): boolean {
+    const proc = this.procs.find((p) => p.pid === pgid);
+    return !!proc && (proc.alive || proc.strays > 0);
+  }
+  digest(path: string): string | null {
+    return this.digests.get(path) ?? null;
+  }
+  setAlarm(atMs: number | null): void {
+    this.alarm = atMs;
+  }
+  log(level: LogLevel, message: string): void {
+    if (level !== "debug") this.lines.push(message);
+  }
+  changed(): void {
+    this.changes++;
+  }
+
+  /** Resolve every start in flight (autoStart false). */
+  resolveStarts(): void {
+    for (const { job, resolve } of this.pending.splice(0)) resolve(this.outcome(job));
+  }
+
+  /** The live leader of `job`, or undefined. */
+  running(job: string): FakeProc | undefined {
+    return this.procs.find((p) => p.job === job && p.alive);
+  }
+  startsOf(job: string): number {
+    return this.procs.filter((p) => p.job === job).length;
+  }
+
+  /** The leader of `job` exits. */
+  exit(job: string, status: ExitStatus = { kind: "exited", code: 0 }): void {
+    const proc = this.running(job);
+    if (!proc) throw new Error(`job ${job} is not running`);
+    proc.alive = false;
+    this.sup.exited(proc.pid, status);
+  }
+
+  /** Move the clock, ringing the alarm whenever it falls due, as a timer would. */
+  async advance(ms: number): Promise<void> {
+    const until = this.clock + ms;
+    for (;;) {
+      await settle();
+      if (this.alarm === null || this.alarm > until) break;
+      this.clock = Math.max(this.clock, this.alarm);
+      this.alarm = null;
+      this.sup.tick();
+    }
+    this.clock = until;
+    await settle();
+  }
+
+  private outcome(job: JobSpec): StartOutcome {
+    const failure = this.failures.get(job.name);
+    if (failure) return { ok: false, ...failure };
+    const pid = this.nextPid++;
+    this.procs.push({ pid, job: job.name, signals: [], strays: 0, alive: true });
+    return { ok: true, pid };
+  }
+}
+
+/** Lets resolved start promises deliver. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+}
+
+export function job(name: string, extra: Partial<JobSpec> = {}): JobSpec {
+  return {
+    name,
+    argv: [`/bin/${name}`],
+    dir: "/",
+    in: "/dev/null",
+    out: "/dev/null",
+    err: "/dev/null",
+    user: null,
+    env: [],
+    nice: 0,
+    cpu: null,
+    ulimits: [],
+    bounceSec: null,
+    depends: [],
+    order: 0,
+    wait: false,
+    once: false,
+    disabled: false,
+    ...extra,
+  };
+}
+
+export function config(...jobs: JobSpec[]): Config {
+  return { jobs, reportTo: [], listenOn: null };
+}
+
+export function setup(): { ports: FakePorts; sup: Supervisor } {
+  const ports = new FakePorts();
+  const sup = new Supervisor(ports);
+  ports.sup = sup;
+  return { ports, sup };
+}
