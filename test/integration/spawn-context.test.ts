@@ -1,8 +1,9 @@
 // SPEC §3 with real processes: createSpawner starts test/fixtures/probe.sh (through the direct
 // path and through the built dist/pmtr --exec-helper), the probe copies what it was given from
 // /proc/$$ into a report directory, and each property is checked there. The test process first
-// makes its own context hostile (umask 077, SIGHUP ignored, SIGWINCH blocked, an fd without
-// close-on-exec, Bun's raised NOFILE soft limit) so that inheriting any of it shows.
+// makes its own context hostile (umask 077, SIGHUP ignored, SIGWINCH blocked, signals 32 and 33
+// ignored as glibc's posix_spawn leaves them, an fd without close-on-exec, Bun's raised NOFILE
+// soft limit) so that inheriting any of it shows.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { dlopen } from "bun:ffi";
@@ -22,9 +23,13 @@ const libc = dlopen(libcPath(), {
   close: { args: ["i32"], returns: "i32" },
   signal: { args: ["i32", "u64"], returns: "u64" },
   sigprocmask: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+  syscall: { args: ["i64", "i64", "ptr", "ptr", "u64"], returns: "i64" },
 }).symbols;
 const SIGHUP = 1;
 const SIGWINCH = 28;
+/** glibc's own signals: its sigaction refuses them, so only the system call can ignore them. */
+const GLIBC_SIGNALS = [32, 33];
+const SYS_RT_SIGACTION = process.arch === "arm64" ? 134 : 13;
 
 let root: string;
 let leakedFd: number;
@@ -115,6 +120,8 @@ beforeAll(() => {
   const set = new BigUint64Array(16);
   set[0] = 1n << BigInt(SIGWINCH - 1);
   libc.sigprocmask(0 /* SIG_BLOCK */, set, null);
+  const ignore = new BigUint64Array([1n /* SIG_IGN */, 0n, 0n, 0n]); // struct kernel_sigaction
+  for (const sig of GLIBC_SIGNALS) expect(Number(libc.syscall(SYS_RT_SIGACTION, sig, ignore, null, 8))).toBe(0);
 });
 
 afterAll(() => {
