@@ -1,0 +1,203 @@
+// Supervision, measured on dist/pmtr and, side by side in the same run, on supervisord from
+// Debian's package (installed when missing and we are root with apt-get; otherwise skipped):
+//
+//   restart   a job that has run >= 10 s is SIGKILLed; time until its replacement exists
+//             (target <= 10 ms, median of 50 kills)
+//   start     spawn of the daemon -> all 100 jobs running (<= 200 ms); 1000 jobs (<= 2 s);
+//             20 jobs through pmtr's exec helper (`nice 5`) and the most helpers seen at once;
+//             then, on the same runs, SIGTERM -> daemon and all 100 jobs gone (<= 100 ms)
+//   idle      100 jobs: RSS (<= 30 MB), fds, wakeups and CPU over 10 s idle; RSS and fds
+//             before and after 1000 restarts through the control socket
+//
+// `bun run test/bench/supervise.ts [restart] [start] [idle] [pmtr] [supervisord]` runs some
+// sections on some daemons; none named = all.
+// Observation is by polling /proc (children of the daemon and their argv) with a 0.2 ms nap,
+// from this one thread, so the observer costs at most part of one of the machine's cores.
+// Prints numbers; docs/PERFORMANCE.md records them.
+
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { benchDir, ensureSupervisord, PMTR, removeDir, sleepJobs, startPmtr, startSupervisord, type BenchJob, type Daemon } from "./lib/daemons.ts";
+import { contextSwitches, cpuTimeMs, fdCount, memoryMb, pollUntil, threadCount } from "./lib/proc.ts";
+import { figure, machine, median, ms, summary } from "./lib/report.ts";
+
+type Starter = (dir: string, jobs: readonly BenchJob[]) => Daemon;
+
+const words = process.argv.slice(2);
+const DAEMONS = ["pmtr", "supervisord"];
+const sections = new Set(words.filter((w) => !DAEMONS.includes(w)));
+const daemons = new Set(words.filter((w) => DAEMONS.includes(w)));
+const wanted = (name: string) => sections.size === 0 || sections.has(name);
+const wantedDaemon = (name: string) => daemons.size === 0 || daemons.has(name);
+
+/** Run `body` on a fresh daemon in a fresh directory; always stop it and clean up. */
+async function withDaemon<T>(start: Starter, jobs: readonly BenchJob[], body: (d: Daemon) => Promise<T>): Promise<T> {
+  const dir = benchDir("supervise");
+  const d = start(dir, jobs);
+  try {
+    return await body(d);
+  } catch (e) {
+    console.log(`--- ${d.kind} log (last 20 lines) ---\n${d.log().split("\n").slice(-21).join("\n")}`);
+    throw e;
+  } finally {
+    await d.cleanup();
+    removeDir(dir);
+  }
+}
+
+// ---- restart latency -------------------------------------------------------------------
+
+const RESTART_JOBS = 50;
+/** pmtr delays the restart of a job that ran < 10 s (SPEC §4); every job runs longer first. */
+const RAN_LONG_ENOUGH_MS = 11_000;
+
+async function restartLatency(start: Starter, label: string): Promise<void> {
+  const jobs = sleepJobs(RESTART_JOBS);
+  await withDaemon(start, jobs, async (d) => {
+    const table = d.jobs.waitRunning(jobs.length, 30_000);
+    await Bun.sleep(RAN_LONG_ENOUGH_MS);
+    const rssBefore = memoryMb(d.pid);
+    const times: number[] = [];
+    for (const j of jobs) {
+      const old = table.get(j.key)!;
+      const t0 = performance.now();
+      process.kill(old, "SIGKILL");
+      pollUntil(`${label} to restart ${j.name}`, () => {
+        const pid = d.jobs.scan().get(j.key);
+        return pid !== undefined && pid !== old;
+      }, 15_000, 0.1);
+      times.push(performance.now() - t0);
+      await Bun.sleep(20);
+    }
+    figure(`${label}: restart after SIGKILL (ran >= 10 s)`, summary(times));
+    if (d.kind === "pmtr") {
+      const delayed = d.log().split("\n").filter((l) => l.includes("restarting too fast")).length;
+      if (delayed > 0) console.log(`  note: pmtr logged ${delayed} "restarting too fast" lines`);
+    }
+    figure(`${label}: RSS before / after the ${times.length} restarts`, `${rssBefore.toFixed(1)} / ${memoryMb(d.pid).toFixed(1)} MB`);
+  });
+}
+
+// ---- start and shutdown ----------------------------------------------------------------
+
+async function startAndShutdown(start: Starter, label: string, count: number, runs: number, extra?: string[]): Promise<void> {
+  const startMs: number[] = [];
+  const stopMs: number[] = [];
+  let maxHelpers = 0;
+  for (let i = 0; i < runs; i++) {
+    await withDaemon(start, sleepJobs(count, 1_000_000, extra), async (d) => {
+      d.jobs.waitRunning(count, 30_000);
+      startMs.push(performance.now() - d.spawnedAtMs);
+      maxHelpers = Math.max(maxHelpers, d.jobs.maxHelpers);
+      // Let the daemon finish what follows the starts (log lines, status) before stopping it.
+      await Bun.sleep(300);
+      stopMs.push(await d.shutdown());
+    });
+  }
+  const what = extra ? `${count} jobs (${extra.join(", ")})` : `${count} jobs`;
+  figure(`${label}: start, spawn -> ${what} running`, summary(startMs));
+  if (extra) figure(`${label}: exec helpers seen at once during that start`, `max ${maxHelpers}`);
+  figure(`${label}: shutdown, SIGTERM -> ${what} and daemon gone`, summary(stopMs));
+}
+
+// ---- idle, and 1000 restarts -------------------------------------------------------------
+
+const IDLE_JOBS = 100;
+const IDLE_WINDOW_MS = 10_000;
+const SETTLE_MS = 3_000;
+
+function resources(pid: number): string {
+  return `RSS ${memoryMb(pid).toFixed(1)} MB, ${fdCount(pid)} fds, ${threadCount(pid)} threads`;
+}
+
+async function idle(start: Starter, label: string): Promise<void> {
+  await withDaemon(start, sleepJobs(IDLE_JOBS), async (d) => {
+    d.jobs.waitRunning(IDLE_JOBS, 30_000);
+    await Bun.sleep(SETTLE_MS);
+    figure(`${label}: idle with ${IDLE_JOBS} jobs`, resources(d.pid));
+
+    // Wakeups: every voluntary context switch of any thread is a sleep that ended with a
+    // wakeup (timer, signal, I/O). This process sleeps meanwhile and does not touch the daemon.
+    const c0 = contextSwitches(d.pid);
+    const cpu0 = cpuTimeMs(d.pid);
+    await Bun.sleep(IDLE_WINDOW_MS);
+    const c1 = contextSwitches(d.pid);
+    const cpu1 = cpuTimeMs(d.pid);
+    figure(`${label}: context switches in ${IDLE_WINDOW_MS / 1000} s idle (all threads)`,
+      `${c1.voluntary - c0.voluntary} voluntary, ${c1.involuntary - c0.involuntary} involuntary (${c1.threads} threads); CPU ${cpu1 - cpu0} ms`);
+    await straceIdle(d.pid, label);
+
+    if (d.kind === "pmtr") await restartMany(d, label);
+  });
+}
+
+/** Syscalls the daemon makes in 10 s idle, counted by `strace -c -f` (attaches to every thread). */
+async function straceIdle(pid: number, label: string): Promise<void> {
+  const strace = ["/usr/bin/strace", "/bin/strace"].find((p) => existsSync(p));
+  if (!strace) return console.log("  (strace not installed: syscall count skipped)");
+  const out = `/tmp/pmtr-bench-strace-${process.pid}.txt`;
+  const tracer = Bun.spawn([strace, "-c", "-f", "-o", out, "-p", String(pid)], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  await Bun.sleep(IDLE_WINDOW_MS);
+  tracer.kill("SIGINT");
+  await tracer.exited;
+  const text = await Bun.file(out).text().catch(() => "");
+  await Bun.file(out).delete().catch(() => {});
+  const rows = text.split("\n").map((l) => l.trim().split(/\s+/)).filter((w) => w.length >= 5 && /^\d/.test(w[0]!));
+  // Rows: % time, seconds, usecs/call, calls, [errors], syscall; the last row is "total".
+  const calls = (w: string[]) => Number(w[3]);
+  const total = rows.find((w) => w.at(-1) === "total");
+  const top = rows.filter((w) => w.at(-1) !== "total").sort((a, b) => calls(b) - calls(a)).slice(0, 4);
+  figure(`${label}: syscalls in ${IDLE_WINDOW_MS / 1000} s idle (strace -c -f)`,
+    `${total ? calls(total) : 0} total${top.length ? ` (${top.map((w) => `${w.at(-1)} ${calls(w)}`).join(", ")})` : ""}`);
+}
+
+/** 1000 restarts: 10 rounds of `pmtr restart job-0 ... job-99` through the control socket
+ *  (killing jobs instead would hit the 10 s anti-spin delay after the first round). */
+async function restartMany(d: Daemon, label: string): Promise<void> {
+  const sock = join(d.dir, "pmtr.sock");
+  const names = Array.from({ length: IDLE_JOBS }, (_, i) => `job-${i}`);
+  const before = { rss: memoryMb(d.pid), fds: fdCount(d.pid) };
+  const rounds: string[] = [];
+  const roundMs: number[] = [];
+  for (let round = 0; round < 10; round++) {
+    const t0 = performance.now();
+    const r = Bun.spawnSync([PMTR, "-s", sock, "restart", ...names], { stdout: "pipe", stderr: "pipe" });
+    roundMs.push(performance.now() - t0);
+    if (r.exitCode !== 0) throw new Error(`pmtr restart failed (${r.exitCode}): ${r.stderr.toString()}${r.stdout.toString().slice(0, 500)}`);
+    d.jobs.waitRunning(IDLE_JOBS, 30_000);
+    rounds.push(`${memoryMb(d.pid).toFixed(1)}/${fdCount(d.pid)}`);
+  }
+  await Bun.sleep(SETTLE_MS);
+  const started = d.log().split("\n").filter((l) => /started job job-\d+ \[\d+\]/.test(l)).length;
+  figure(`${label}: 1000 restarts via \`pmtr restart\` (10 x 100 jobs)`, `one round of 100: median ${ms(median(roundMs))}; "started job" lines ${started} (expect ${IDLE_JOBS * 11})`);
+  figure(`${label}: RSS/fds after each round`, rounds.join(" "));
+  figure(`${label}: before -> after 1000 restarts (+${SETTLE_MS / 1000} s)`, `RSS ${before.rss.toFixed(1)} -> ${memoryMb(d.pid).toFixed(1)} MB, fds ${before.fds} -> ${fdCount(d.pid)}`);
+}
+
+// ---- main --------------------------------------------------------------------------------
+
+console.log(`machine: ${machine()}`);
+const supervisord = wantedDaemon("supervisord") ? ensureSupervisord() : null;
+const pmtr: Starter | null = wantedDaemon("pmtr") ? (dir, jobs) => startPmtr(dir, jobs) : null;
+const sup: Starter | null = supervisord ? (dir, jobs) => startSupervisord(supervisord, dir, jobs) : null;
+if (supervisord) {
+  const v = Bun.spawnSync([supervisord, "--version"], { stdout: "pipe" }).stdout.toString().trim();
+  console.log(`supervisord ${v} (${supervisord})`);
+}
+
+if (wanted("restart")) {
+  if (pmtr) await restartLatency(pmtr, "pmtr");
+  if (sup) await restartLatency(sup, "supervisord");
+}
+if (wanted("start")) {
+  if (pmtr) {
+    await startAndShutdown(pmtr, "pmtr", 100, 11);
+    await startAndShutdown(pmtr, "pmtr", 1000, 5);
+    await startAndShutdown(pmtr, "pmtr", 20, 5, ["nice 5"]);
+  }
+  if (sup) await startAndShutdown(sup, "supervisord", 100, 5);
+}
+if (wanted("idle")) {
+  if (pmtr) await idle(pmtr, "pmtr");
+  if (sup) await idle(sup, "supervisord");
+}
