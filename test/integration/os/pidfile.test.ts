@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSy
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { acquirePidfile, isRunningPmtr } from "../../../src/os/pidfile.ts";
-import { isAlive, tempDir, waitFor } from "../../helpers.ts";
+import { readOr, tempDir, waitFor } from "../../helpers.ts";
 
 let dir: string;
 let fakePmtr: string;
@@ -27,12 +27,13 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Starts `argv` and waits until the process runs it (not still the forked bun: that would
- *  count as a pmtr here, since the test runner's own program is bun). */
+/** Starts `argv` and waits until the process has exec'd (is not still the forked bun: that
+ *  would count as a pmtr here, since the test runner's own program is bun). Not "until it runs
+ *  argv[0]": a shell may already have exec'd its last command by the first look. */
 async function run(argv: string[]): Promise<Subprocess> {
   const p = Bun.spawn(argv, { stdio: ["ignore", "ignore", "ignore"] });
   started.push(p);
-  await waitFor(`${argv[0]} to be exec'd`, () => p.exitCode !== null || readlinkOr(`/proc/${p.pid}/exe`).endsWith(argv[0]!.split("/").pop()!));
+  await waitFor(`${argv[0]} to be exec'd`, () => p.exitCode !== null || ![OWN_EXE, ""].includes(readlinkOr(`/proc/${p.pid}/exe`)));
   return p;
 }
 
@@ -44,6 +45,7 @@ function readlinkOr(path: string): string {
   }
 }
 
+const OWN_EXE = readlinkSync("/proc/self/exe");
 const pidfile = (name = "pmtr.pid") => join(dir, name);
 const leftovers = () => readdirSync(dir).filter((n) => n.endsWith(".tmp"));
 
@@ -96,7 +98,7 @@ describe("acquirePidfile", () => {
     // sh starts the fake pmtr, then becomes `sleep`, which never reaps it.
     const parent = await run(["/bin/sh", "-c", `${fakePmtr} 0 & echo $! > ${join(dir, "zombie")}; exec /bin/sleep 30`]);
     const zombie = await waitFor("the zombie's pid", () => Number(readFileSync(join(dir, "zombie"), "utf8").trim()));
-    await waitFor("it to be a zombie", () => !isAlive(zombie));
+    await waitFor("it to be a zombie", () => /^\d+ \(.*\) Z/.test(readOr(`/proc/${zombie}/stat`)));
     expect(parent.exitCode).toBeNull();
     writeFileSync(pidfile(), `${zombie}\n`);
     expect(acquirePidfile(pidfile(), 4242).ok).toBe(true);
