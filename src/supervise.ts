@@ -42,12 +42,17 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   // Before anything is spawned: reading NOTIFY_SOCKET also removes it from our environment.
   const notifier = createNotifier();
   // A background pmtr says nothing on the terminal unless it fails to start: then the
-  // command relays its stderr, so the operator sees why.
-  const logger = createLogger({ foreground: daemonChild === null, verbose: options.verbose });
+  // command relays its stderr, so the operator sees why. Once running its stdio is /dev/null,
+  // so without syslog it has nowhere to log: the README says to use -F there (containers).
+  const logger = createLogger({
+    foreground: daemonChild === null,
+    verbose: options.verbose,
+    ...(daemonChild === null ? {} : { writeStderr: () => {} }),
+  });
   const log = logger.log;
   const fail = (code: number, lines: readonly string[]): number => {
     for (const line of lines) log("err", line);
-    if (daemonChild !== null && logger.reachesSyslog) process.stderr.write(lines.map((l) => `pmtr: ${l}\n`).join(""));
+    if (daemonChild !== null) process.stderr.write(lines.map((l) => `pmtr: ${l}\n`).join(""));
     daemonChild?.reportFailure(code);
     logger.close();
     return code;

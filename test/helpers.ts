@@ -1,6 +1,6 @@
 // Shared by the e2e tests: run dist/pmtr, wait on conditions with deadlines, clean up by pid.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -54,8 +54,10 @@ export class Pmtr {
   private stderrText = "";
   private stdoutText = "";
 
-  constructor(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
-    this.proc = Bun.spawn([PMTR, ...args], {
+  /** `wrap`: a command that runs pmtr for the test (unshare, setpriv, a shell that sets up a
+   *  context and execs it), given pmtr's path and arguments after its own. */
+  constructor(args: string[], opts: { env?: Record<string, string>; cwd?: string; wrap?: string[] } = {}) {
+    this.proc = Bun.spawn([...(opts.wrap ?? []), PMTR, ...args], {
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
@@ -119,3 +121,123 @@ export function writeConfig(dir: string, text: string, name = "pmtr.conf"): stri
 }
 
 export { existsSync, rmSync, join };
+
+// ---- supervision e2e (test/e2e/supervise-*) ----
+
+/** Pids of the `started job NAME [PID]` lines of a pmtr log, in order. */
+export function startedPids(log: string, name: string): number[] {
+  const re = new RegExp(`: started job ${name} \\[(\\d+)\\]$`, "gm");
+  return Array.from(log.matchAll(re), (m) => Number(m[1]));
+}
+
+/** Fields of /proc/PID/stat, or null when the process is gone. */
+export function procStat(pid: number): { state: string; ppid: number; pgrp: number; session: number; nice: number } | null {
+  const text = readOr(`/proc/${pid}/stat`);
+  if (text === "") return null;
+  const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return { state: f[0]!, ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), nice: Number(f[16]) };
+}
+
+/** The direct children of PID (zombies included), from /proc/PID/task/../children. */
+export function childrenOf(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  return tasks.flatMap((t) => readOr(`/proc/${pid}/task/${t}/children`).trim().split(/\s+/).filter(Boolean).map(Number));
+}
+
+/** PID and every process below it, each with its stat (gone ones left out). */
+export function descendants(pid: number): Array<{ pid: number; state: string; nsPid: number }> {
+  const out: Array<{ pid: number; state: string; nsPid: number }> = [];
+  for (const child of childrenOf(pid)) {
+    const st = procStat(child);
+    if (st === null) continue;
+    const nsPid = Number(readOr(`/proc/${child}/status`).match(/^NSpid:.*\s(\d+)\s*$/m)?.[1] ?? child);
+    out.push({ pid: child, state: st.state, nsPid }, ...descendants(child));
+  }
+  return out;
+}
+
+/** True while some process of group PGID exists. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The non-empty lines of a file ([] when it is missing). */
+export function fileLines(path: string): string[] {
+  return readOr(path).split("\n").filter(Boolean);
+}
+
+/**
+ * Stops a pmtr under test (SIGTERM; SIGKILL after `timeoutMs`), then SIGKILLs the process group
+ * of every job it logged as started that still leads its own session: a failing test never leaves
+ * jobs behind. `hostPids: false` for a pmtr in a pid namespace, whose logged pids are not ours
+ * (its jobs die with the namespace).
+ */
+export async function cleanupPmtr(p: Pmtr, opts: { hostPids?: boolean; timeoutMs?: number } = {}): Promise<void> {
+  await p.stop(opts.timeoutMs ?? 15000);
+  if (opts.hostPids === false) return;
+  for (const m of p.stderr.matchAll(/: started job \S+ \[(\d+)\]$/gm)) {
+    const pid = Number(m[1]);
+    if (pid > 1 && procStat(pid)?.session === pid) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {}
+    }
+  }
+}
+
+/**
+ * Runs `fn` with a pmtr started with `args`, then cleans it up whatever happens; a failure gets
+ * pmtr's log appended to its message.
+ */
+export async function withPmtr<T>(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; wrap?: string[]; hostPids?: boolean },
+  fn: (p: Pmtr) => Promise<T>,
+): Promise<T> {
+  const p = new Pmtr(args, opts);
+  try {
+    return await fn(p);
+  } catch (e) {
+    if (e instanceof Error) e.message += `\n--- pmtr log ---\n${p.stderr}`;
+    throw e;
+  } finally {
+    await cleanupPmtr(p, { hostPids: opts.hostPids });
+  }
+}
+
+// ---- reload e2e (test/e2e/reload-*): which process runs a job, seen as an operator sees it ----
+
+/** A process's argv from /proc; empty once it is gone. */
+export function cmdlineOf(pid: number): string[] {
+  return readOr(`/proc/${pid}/cmdline`).split("\0").slice(0, -1);
+}
+
+/** Live processes (zombies excluded) having `arg` as one whole argument of their argv. */
+export function pidsWithArg(arg: string): number[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => cmdlineOf(pid).includes(arg) && isAlive(pid));
+}
+
+/** Waits until job NAME runs as exactly one live process having `marker` (and every one of
+ *  `words`) in its argv, and pmtr's last `started job NAME [PID]` line names that process. */
+export function jobRunning(pmtr: Pmtr, name: string, marker: string, words: string[] = [], timeoutMs = 5000): Promise<number> {
+  return waitFor(`job ${name} running as one process with ${[marker, ...words].join(" ")}`, () => {
+    const pids = pidsWithArg(marker);
+    if (pids.length !== 1) return 0;
+    const argv = cmdlineOf(pids[0]!);
+    if (!words.every((w) => argv.includes(w))) return 0;
+    return startedPids(pmtr.stderr, name).at(-1) === pids[0] ? pids[0]! : 0;
+  }, timeoutMs);
+}
