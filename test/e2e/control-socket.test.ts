@@ -155,16 +155,12 @@ describe("access", () => {
     expect({ code, stdout, stderr }).toEqual({ code: 4, stdout: "", stderr: `pmtr: permission denied on ${sock}: only the user pmtr runs as may use it (try sudo)\n` });
   });
 
-  test("a second pmtr on the same socket leaves the first one's socket alone", async () => {
+  test("a second pmtr given the same socket refuses to start (exit 3) and leaves the first one's socket alone", async () => {
     const conf2 = writeConfig(dir, "job {\n  name other\n  cmd /bin/sleep 600\n}\n", "other.conf");
-    const second = new Pmtr(["-F", "-c", conf2, "-s", sock]);
-    try {
-      await second.waitLog(`control socket ${sock} is in use by another pmtr`);
-      // Stop it only once it runs its job, so the job is not left behind by an early SIGTERM.
-      await second.waitLog("started job other");
-    } finally {
-      await second.stop();
-    }
+    const second = await runPmtr(["-F", "-c", conf2, "-s", sock]);
+    expect(second.code).toBe(3);
+    expect(second.stderr).toContain(`control socket ${sock} is in use by another pmtr`);
+    expect(second.stderr).not.toContain("started job other");
     expect((await jobs()).sleeper).toBeDefined();
   });
 });
