@@ -93,7 +93,7 @@ export async function startControlServer(path: string, target: ControlTarget, lo
       },
     });
   } catch (error) {
-    return { ok: false, message: `cannot listen on control socket ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+    return { ok: false, message: `cannot listen on control socket ${path}: ${bindProblem(error)} (give another path with -s)` };
   } finally {
     process.umask(oldUmask);
   }
@@ -138,4 +138,19 @@ function flush(socket: Socket<Connection>): void {
   }
   socket.data.unsent = null;
   socket.end();
+}
+
+/** bind(2) failures as an operator reads them. */
+function bindProblem(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const known: Record<string, string> = {
+    EACCES: "permission denied",
+    EPERM: "permission denied",
+    ENOENT: "the directory does not exist",
+    ENOTDIR: "a part of the path is not a directory",
+    EROFS: "read-only file system",
+    ENAMETOOLONG: "path too long for a unix socket (108 bytes at most)",
+    EADDRINUSE: "address in use",
+  };
+  return (code && known[code]) ?? (error as Error).message ?? String(error);
 }
