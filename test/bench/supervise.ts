@@ -15,10 +15,10 @@
 // from this one thread, so the observer costs at most part of one of the machine's cores.
 // Prints numbers; docs/PERFORMANCE.md records them.
 
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchDir, ensureSupervisord, PMTR, removeDir, sleepJobs, startPmtr, startSupervisord, type BenchJob, type Daemon } from "./lib/daemons.ts";
-import { contextSwitches, cpuTimeMs, fdCount, memoryMb, pollUntil, threadCount } from "./lib/proc.ts";
+import { contextSwitches, cpuTimeMs, switchesBetween, fdCount, memoryMb, pollUntil, threadCount } from "./lib/proc.ts";
 import { figure, machine, median, ms, summary } from "./lib/report.ts";
 
 type Starter = (dir: string, jobs: readonly BenchJob[]) => Daemon;
@@ -121,14 +121,45 @@ async function idle(start: Starter, label: string): Promise<void> {
     const c0 = contextSwitches(d.pid);
     const cpu0 = cpuTimeMs(d.pid);
     await Bun.sleep(IDLE_WINDOW_MS);
-    const c1 = contextSwitches(d.pid);
+    const sw = switchesBetween(c0, contextSwitches(d.pid));
     const cpu1 = cpuTimeMs(d.pid);
-    figure(`${label}: context switches in ${IDLE_WINDOW_MS / 1000} s idle (all threads)`,
-      `${c1.voluntary - c0.voluntary} voluntary, ${c1.involuntary - c0.involuntary} involuntary (${c1.threads} threads); CPU ${cpu1 - cpu0} ms`);
+    const churn = sw.came + sw.went > 0 ? `; threads started ${sw.came}, ended ${sw.went}` : "";
+    figure(`${label}: context switches in ${IDLE_WINDOW_MS / 1000} s idle`,
+      `${sw.voluntary} voluntary, ${sw.involuntary} involuntary over ${sw.threads} threads${churn}; CPU ${cpu1 - cpu0} ms`);
     await straceIdle(d.pid, label);
 
     if (d.kind === "pmtr") await restartMany(d, label);
   });
+}
+
+/** What pmtr's idle figures start from: pmtr with one job, and a compiled Bun program that
+ *  does nothing but wait on a timer (the runtime's own memory and wakeups). */
+async function idleBaselines(): Promise<void> {
+  await withDaemon((dir, jobs) => startPmtr(dir, jobs), sleepJobs(1), async (d) => {
+    d.jobs.waitRunning(1, 10_000);
+    await Bun.sleep(SETTLE_MS);
+    figure("baseline: pmtr with 1 job", resources(d.pid));
+  });
+  const dir = benchDir("bun-idle");
+  try {
+    writeFileSync(join(dir, "idle.ts"), "setTimeout(() => {}, 3_600_000);\n");
+    const built = Bun.spawnSync([process.execPath, "build", "--compile", join(dir, "idle.ts"), "--outfile", join(dir, "idle")], { stdout: "ignore", stderr: "pipe" });
+    if (built.exitCode !== 0) return console.log(`  (baseline Bun program did not build: ${built.stderr.toString().trim()})`);
+    const p = Bun.spawn([join(dir, "idle")], { stdio: ["ignore", "ignore", "ignore"] });
+    try {
+      await Bun.sleep(SETTLE_MS);
+      const c0 = contextSwitches(p.pid);
+      await Bun.sleep(IDLE_WINDOW_MS);
+      const sw = switchesBetween(c0, contextSwitches(p.pid));
+      figure("baseline: compiled Bun program that only waits", `${resources(p.pid)}; ${sw.voluntary} voluntary switches in ${IDLE_WINDOW_MS / 1000} s`);
+      await straceIdle(p.pid, "baseline: that Bun program");
+    } finally {
+      p.kill("SIGKILL");
+      await p.exited;
+    }
+  } finally {
+    removeDir(dir);
+  }
 }
 
 /** Syscalls the daemon makes in 10 s idle, counted by `strace -c -f` (attaches to every thread). */
@@ -198,6 +229,9 @@ if (wanted("start")) {
   if (sup) await startAndShutdown(sup, "supervisord", 100, 5);
 }
 if (wanted("idle")) {
-  if (pmtr) await idle(pmtr, "pmtr");
+  if (pmtr) {
+    await idle(pmtr, "pmtr");
+    await idleBaselines();
+  }
   if (sup) await idle(sup, "supervisord");
 }

@@ -72,12 +72,11 @@ export function threadCount(pid: number): number {
   }
 }
 
-/** Context switches summed over every thread of `pid`. /proc/PID/status alone counts only the
- *  main thread; a wakeup of any thread (a timer, a GC helper) is a wakeup of the daemon. */
-export function contextSwitches(pid: number): { voluntary: number; involuntary: number; threads: number } {
-  let voluntary = 0;
-  let involuntary = 0;
-  let threads = 0;
+/** Context switches of each thread of `pid` (tid -> voluntary + involuntary counts).
+ *  /proc/PID/status alone counts only the main thread; a wakeup of any thread (a timer, a GC
+ *  helper) is a wakeup of the daemon. */
+export function contextSwitches(pid: number): Map<string, { voluntary: number; involuntary: number }> {
+  const out = new Map<string, { voluntary: number; involuntary: number }>();
   let tasks: string[] = [];
   try {
     tasks = readdirSync(`/proc/${pid}/task`);
@@ -88,12 +87,27 @@ export function contextSwitches(pid: number): { voluntary: number; involuntary: 
     const s = readOr(`/proc/${pid}/task/${tid}/status`);
     const v = s.match(/^voluntary_ctxt_switches:\s*(\d+)/m);
     const n = s.match(/^nonvoluntary_ctxt_switches:\s*(\d+)/m);
-    if (!v || !n) continue;
-    voluntary += Number(v[1]);
-    involuntary += Number(n[1]);
-    threads++;
+    if (v && n) out.set(tid, { voluntary: Number(v[1]), involuntary: Number(n[1]) });
   }
-  return { voluntary, involuntary, threads };
+  return out;
+}
+
+/** Switches between two samples, over the threads alive in both; threads that came or went
+ *  in between are counted separately (their switches cannot all be seen from outside). */
+export function switchesBetween(a: ReturnType<typeof contextSwitches>, b: ReturnType<typeof contextSwitches>) {
+  let voluntary = 0;
+  let involuntary = 0;
+  let both = 0;
+  for (const [tid, x] of b) {
+    const y = a.get(tid);
+    if (!y) continue;
+    voluntary += x.voluntary - y.voluntary;
+    involuntary += x.involuntary - y.involuntary;
+    both++;
+  }
+  const came = [...b.keys()].filter((t) => !a.has(t)).length;
+  const went = [...a.keys()].filter((t) => !b.has(t)).length;
+  return { voluntary, involuntary, threads: both, came, went };
 }
 
 /** Poll `check` with a short nap until it returns a value; throw naming `what` after `timeoutMs`. */
