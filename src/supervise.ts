@@ -29,6 +29,13 @@ import { installSignals } from "./os/signals.ts";
 import { createSpawner } from "./os/spawn.ts";
 import { watchFile, type FileWatch } from "./os/watch.ts";
 
+/** A save is applied once the file has been quiet this long: `echo > f` and a first write
+ *  after re-creating a file truncate it before writing, and the empty file in between must
+ *  not be applied (it would stop every job). A burst longer than SETTLE_MAX_MS is applied as
+ *  it stands at that point and again when it ends. */
+const SETTLE_QUIET_MS = 15;
+const SETTLE_MAX_MS = 200;
+
 /** A depends file is hashed to notice content changes; larger ones are hashed by their first
  *  part and size, so a huge file cannot stall the loop. */
 const MAX_DIGEST_BYTES = 16 * 1024 * 1024;
@@ -143,7 +150,11 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     }
     for (const path of wanted) {
       if (!dependsWatches.has(path)) {
-        dependsWatches.set(path, watchFile(path, () => guard(() => supervisor.dependsChanged(path)), (m) => log("warning", m)));
+        const changed = settled(() => {
+          dependsWatches.get(path)?.refresh();
+          guard(() => supervisor.dependsChanged(path));
+        });
+        dependsWatches.set(path, watchFile(path, changed, (m) => log("warning", m)));
       }
     }
   };
@@ -210,7 +221,10 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   }
 
   // ---- start ----------------------------------------------------------------------------------
-  const configWatch = watchFile(options.configPath, () => guard(() => rescan(false)), (m) => log("warning", m));
+  const configWatch = watchFile(options.configPath, settled(() => {
+    configWatch.refresh();
+    guard(() => rescan(false));
+  }), (m) => log("warning", m));
   udp.configure(config.reportTo, config.listenOn);
   supervisor.apply(config);
   syncDependsWatches();
@@ -263,6 +277,23 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   process.on("unhandledRejection", (e) => log("err", `internal error (pmtr keeps running): ${errorText(e)}`));
 
   return exited;
+}
+
+/** `action`, run once events have stopped for SETTLE_QUIET_MS (or SETTLE_MAX_MS after the
+ *  first of a burst). A timer exists only while events are arriving. */
+function settled(action: () => void): () => void {
+  let timer: Timer | null = null;
+  let firstAt = 0;
+  const fire = () => {
+    timer = null;
+    action();
+  };
+  return () => {
+    const now = performance.now();
+    if (timer === null) firstAt = now;
+    else clearTimeout(timer);
+    timer = setTimeout(fire, Math.max(0, Math.min(SETTLE_QUIET_MS, firstAt + SETTLE_MAX_MS - now)));
+  };
 }
 
 /** Content digest of a `depends` file, or null when it cannot be read. */

@@ -25,6 +25,10 @@ import { lstatSync, readlinkSync, statSync, watch, type FSWatcher } from "node:f
 import { dirname, join, resolve } from "node:path";
 
 export interface FileWatch {
+  /** Resolve the path again now. Call it when acting on a change: a symlink removed and
+   *  re-created in one breath can reach us as one event, seen while the link was missing,
+   *  and the watch would otherwise stay on the old resolution. */
+  refresh(): void;
   close(): void;
 }
 
@@ -62,6 +66,9 @@ export function watchFile(path: string, onChange: () => void, onError: (message:
   const sub: Subscription = { path: resolve(path), onChange, onError, keys: new Set(), closed: false, retries: 0 };
   subscribe(sub, dependencies(sub.path));
   return {
+    refresh() {
+      if (!sub.closed) subscribe(sub, dependencies(sub.path));
+    },
     close() {
       if (sub.closed) return;
       sub.closed = true;

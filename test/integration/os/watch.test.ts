@@ -163,6 +163,25 @@ describe("watchFile follows symlinks", () => {
     await waitFor("a callback for the new target", () => w.calls() > before);
   });
 
+  test("refresh() after a callback follows a link removed and re-created in one breath", async () => {
+    // inotify can hand over the removal and the re-creation as one event, read while the link
+    // was missing; the caller's refresh() when it acts on the change resolves the path again.
+    mkdirSync(join(dir, "b"));
+    writeFileSync(join(dir, "a"), "1\n");
+    symlinkSync("a", join(dir, "pmtr.conf"));
+    let n = 0;
+    const w = watchFile(join(dir, "pmtr.conf"), () => n++);
+    open.push(w);
+    writeFileSync(join(dir, "b", "x"), "2\n");
+    unlinkSync(join(dir, "pmtr.conf"));
+    symlinkSync(join(dir, "b", "x"), join(dir, "pmtr.conf"));
+    await waitFor("a callback for the re-point", () => n > 0);
+    w.refresh();
+    const before = n;
+    appendFileSync(join(dir, "b", "x"), "3\n");
+    await waitFor("a callback for the new target", () => n > before);
+  });
+
   test("a Kubernetes-style ConfigMap update (a directory symlink swapped by rename)", async () => {
     // pmtr.conf -> ..data/pmtr.conf, ..data -> ..v1; an update makes ..v2 and renames a new
     // ..data symlink over the old one.

@@ -94,7 +94,7 @@ describe("the socket file", () => {
 
   test("a directory that does not exist is one clear line", async () => {
     const result = await startControlServer(join(dir, "no/such/dir.sock"), target, log);
-    expect(result).toEqual({ ok: false, message: `cannot listen on control socket ${join(dir, "no/such/dir.sock")}: ENOENT` });
+    expect(result).toEqual({ ok: false, message: `cannot listen on control socket ${join(dir, "no/such/dir.sock")}: the directory does not exist (give another path with -s)` });
   });
 });
 
