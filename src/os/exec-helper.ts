@@ -100,6 +100,9 @@ function applyRlimits(job: ExecSettings): string | null {
 function becomeUser(user: User): string | null {
   // An unprivileged pmtr may name its own user; initgroups would be refused, and is not needed.
   if (process.geteuid?.() !== 0 && process.getuid?.() === user.uid && process.getgid?.() === user.gid) return null;
+  if (process.geteuid?.() !== 0) {
+    return `pmtr runs as uid ${process.geteuid?.()}, not root, so it cannot run a job as user ${user.name}; run pmtr as root or remove the job's user line`;
+  }
   return (
     prefixed(`setgid ${user.gid}`, libc.setgid(user.gid)) ??
     prefixed(`initgroups ${user.name} ${user.gid}`, libc.initgroups(user.name, user.gid)) ??
