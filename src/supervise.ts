@@ -19,6 +19,7 @@ import type { Ports } from "./core/ports.ts";
 import { Supervisor } from "./core/supervisor.ts";
 import { EXIT } from "./exit.ts";
 import { readConfigFile } from "./os/config-file.ts";
+import { createRecorder, recordPath, stopPreviousGeneration } from "./os/generation.ts";
 import { detach, takeDaemonChild } from "./os/daemon.ts";
 import { createLogger } from "./os/logger.ts";
 import { acquirePidfile } from "./os/pidfile.ts";
@@ -206,12 +207,17 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     return fail(EXIT.runtime, [started.message]);
   } else log("warning", `${started.message}; \`pmtr status\` and friends will not reach this pmtr`);
 
+  // Only the pmtr that owns the socket path owns the job record beside it.
+  const recorder = server === null ? null : createRecorder(recordPath(server.path), log);
+  if (server !== null) await stopPreviousGeneration(recordPath(server.path), log);
+
   let readyTold = false;
   function summary(): string {
     const n = supervisor.runningCount();
     return `${n} ${n === 1 ? "job" : "jobs"} running`;
   }
   function announce(): void {
+    recorder?.write(supervisor.snapshot());
     udp.changed();
     server?.changed();
     if (!readyTold && supervisor.settled()) {
@@ -252,6 +258,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       for (const watch of dependsWatches.values()) watch.close();
       udp.close();
       void supervisor.shutdown().then(() => {
+        recorder?.remove();
         server?.close();
         releasePidfile();
         if (watchdog) clearInterval(watchdog);
