@@ -8,9 +8,10 @@
 //   cwd, env                  `cwd`, `env` exactly                as is
 //   fds                       only 0, 1, 2                        as is
 //   session/process group     `detached: true` = setsid           as is
-//   signal mask/dispositions  empty / all default (Bun resets     as is; glibc's 32 and 33
-//                             its ignored SIGPIPE and SIGXFSZ),   set to default in pmtr
-//                             but pmtr's 32, 33 as they are       first (libc-signals.ts)
+//   signal mask               the spawning thread's               emptied in pmtr first
+//   signal dispositions       all default (Bun resets its         pmtr's 32, 33 set to default
+//                             ignored SIGPIPE and SIGXFSZ), but   first (inherited-signals.ts)
+//                             pmtr's ignored 32, 33 as they are
 //   umask                     pmtr's                              022 around the spawn
 //   soft NOFILE               pmtr's, raised by Bun to the hard   1024 around the spawn
 //   nice, affinity            the spawning thread's               direct only if nice equals

@@ -144,7 +144,7 @@ export function resetSignals(): Result {
   const old = new Uint8Array(SIGACTION_BYTES);
   for (let sig = 1; sig <= 64; sig++) {
     // SIGKILL/SIGSTOP and libc-internal signals refuse sigaction (EINVAL). The latter come
-    // from pmtr already at SIG_DFL: createSpawner restored them (libc-signals.ts).
+    // from pmtr already at SIG_DFL: createSpawner restored them (inherited-signals.ts).
     if (libc.sigaction(sig, null, old) !== 0) continue;
     if (read.u64(ptr(old), 0) === BigInt(SIG_IGN) && libc.sigaction(sig, dfl, null) !== 0) return `signal ${sig}: ${lastError()}`;
   }

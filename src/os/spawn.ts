@@ -19,7 +19,7 @@ import type { ExitStatus, StartOutcome } from "../core/ports.ts";
 import { canSpawnDirectly, osError, spawnDirect } from "./exec-direct.ts";
 import { decodeFailure, encodeSettings, HELPER_FLAG, SETTINGS_VAR } from "./exec-protocol.ts";
 import { jobEnvironment } from "./job-env.ts";
-import { restoreLibcSignals } from "./libc-signals.ts";
+import { clearInheritedSignals } from "./inherited-signals.ts";
 import { createLineSplitter } from "./line-splitter.ts";
 
 export interface SpawnerOptions {
@@ -52,8 +52,8 @@ interface Run {
 }
 
 export function createSpawner(opts: SpawnerOptions): Spawner {
-  // Process-wide, before the first start: both paths pass pmtr's dispositions on.
-  restoreLibcSignals();
+  // Before the first start: both paths pass pmtr's own signal state on.
+  clearInheritedSignals();
   const maxHelpers = Math.max(1, opts.maxConcurrentHelpers ?? DEFAULT_MAX_CONCURRENT_HELPERS);
   const waiting: Array<() => void> = [];
   let helpers = 0;
