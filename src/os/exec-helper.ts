@@ -48,21 +48,23 @@ function fail(failure: StepFailure): number {
 
 /** Each step in order; returns the first failure (a successful execve never returns). */
 function startJob(job: ExecSettings): StepFailure {
-  // Everything that allocates much or loads libraries (NSS for the user) is done first: once
-  // the job's rlimits apply, a low RLIMIT_AS or RLIMIT_DATA could starve this Bun process.
+  // Everything that allocates much or loads libraries (NSS for the user) is done first; the
+  // job's rlimits are set last of all (see setLimits).
   let user: User | null = null;
   if (job.user !== null) {
     user = lookupUser(job.user);
     if (user === null) return { step: "user", error: `no such user "${job.user}" (check /etc/passwd or the job's user line)` };
   }
   const exec = libc.prepareExecve(job.argv, envStrings(jobEnvironment(baseEnvironment(), job.env, user)));
+  const limits = prepareLimits(job);
+  if (typeof limits === "string") return { step: "ulimit", error: limits };
 
   libc.setUmask(0o022);
   const step = (name: string, error: string | null): StepFailure | null => (error === null ? null : { step: name, error });
   let failed = step("dir", prefixed(`chdir ${job.dir}`, libc.chdir(job.dir)));
   failed ??= step("nice", prefixed(`setpriority ${job.nice}`, libc.setNice(job.nice)));
   if (job.cpu !== null) failed ??= step("cpu", prefixed(`sched_setaffinity ${job.cpu.join(",")}`, libc.setAffinity(job.cpu)));
-  failed ??= step("ulimit", applyRlimits(job));
+  failed ??= step("ulimit", raiseLimits(limits));
   if (user !== null) failed ??= step("user", becomeUser(user));
   // Opened after setuid, so the job's user needs the right to its files (SPEC §3).
   failed ??= step("in", openOnto(job, job.in, libc.O_RDONLY, 0));
@@ -72,6 +74,7 @@ function startJob(job: ExecSettings): StepFailure {
   // Signals last, not first as SPEC §3 lists them: the helper is still a running Bun, whose
   // runtime relies on its own handlers until the very end. The job sees the same result.
   failed ??= step("signals", libc.resetSignals());
+  failed ??= step("ulimit", setLimits(limits));
   return failed ?? { step: "exec", error: `execve ${job.argv[0]}: ${exec()}` };
 }
 
@@ -79,18 +82,56 @@ function prefixed(what: string, error: string | null): string | null {
   return error === null ? null : `${what}: ${error}`;
 }
 
-/** The soft open-files limit back to 1024 (hard unchanged), then each `ulimit` as soft = hard. */
-function applyRlimits(job: ExecSettings): string | null {
+/** One `ulimit` of the job, with the [soft, hard] pair that will set it, built beforehand. */
+interface Limit {
+  readonly resource: string;
+  readonly value: number | "unlimited";
+  readonly number: number;
+  readonly pair: BigUint64Array;
+}
+
+/** The job's limits, the last setting of each resource only (pmtr.conf(5): a later setting of
+ *  the same resource wins; applying each in turn could not lower one and raise it again once
+ *  setuid has dropped the privilege to raise). */
+function prepareLimits(job: ExecSettings): Limit[] | string {
+  const byResource = new Map<number, Limit>();
+  for (const { resource, value } of job.ulimits) {
+    const number = RLIMIT[resource];
+    if (number === undefined) return `unknown resource ${resource}`;
+    const limit = value === "unlimited" ? libc.RLIM_INFINITY : BigInt(value);
+    byResource.set(number, { resource, value, number, pair: new BigUint64Array([limit, limit]) });
+  }
+  return [...byResource.values()];
+}
+
+/** SPEC §3's `ulimit` step, in its place before setuid: the soft open-files limit back to 1024
+ *  (hard unchanged), and every hard limit a `ulimit` raises raised now, while pmtr's privilege
+ *  lasts. The soft limits (and hard ones that are lowered, which needs no privilege) wait for
+ *  setLimits. */
+function raiseLimits(limits: readonly Limit[]): string | null {
   const nofile = libc.getRlimit(RLIMIT.RLIMIT_NOFILE!);
   if (typeof nofile === "string") return `getrlimit RLIMIT_NOFILE: ${nofile}`;
   const soft = nofile.hard < DEFAULT_NOFILE_SOFT ? nofile.hard : DEFAULT_NOFILE_SOFT;
   const err = libc.setRlimit(RLIMIT.RLIMIT_NOFILE!, soft, nofile.hard);
   if (err) return `setrlimit RLIMIT_NOFILE ${soft}: ${err}`;
-  for (const { resource, value } of job.ulimits) {
-    const number = RLIMIT[resource];
-    if (number === undefined) return `unknown resource ${resource}`;
-    const limit = value === "unlimited" ? null : BigInt(value);
-    const error = libc.setRlimit(number, limit, limit);
+  for (const { resource, value, number, pair } of limits) {
+    const now = libc.getRlimit(number);
+    if (typeof now === "string") return `getrlimit ${resource}: ${now}`;
+    if (pair[1]! <= now.hard) continue;
+    const error = libc.setRlimit(number, now.soft, pair[1]!);
+    if (error) return `setrlimit ${resource} ${value}: ${error}`;
+  }
+  return null;
+}
+
+/** Each `ulimit` as soft = hard, just before execve. From here on the
+ *  limits bind this Bun process too: under a low RLIMIT_AS or RLIMIT_DATA its next mmap, by any
+ *  of its threads, fails and Bun aborts (1 start in 40 under a 64 MB RLIMIT_AS when this was done
+ *  before setuid). So it runs as late as it can, and allocates nothing. */
+function setLimits(limits: readonly Limit[]): string | null {
+  for (let i = 0; i < limits.length; i++) {
+    const { resource, value, number, pair } = limits[i]!;
+    const error = libc.setRlimitPair(number, pair);
     if (error) return `setrlimit ${resource} ${value}: ${error}`;
   }
   return null;

@@ -16,7 +16,7 @@ const SIG_IGN = 1;
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;
 const CLOSE_RANGE_CLOEXEC = 4;
-const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
+export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 /** sizeof(struct sigaction) is 152 on glibc x86_64; 256 zero bytes cover every libc. A zeroed
  *  struct is SIG_DFL with an empty mask and no flags. */
 const SIGACTION_BYTES = 256;
@@ -99,9 +99,11 @@ export function getRlimit(resource: number): { soft: bigint; hard: bigint } | st
 
 /** `null` for a value means RLIM_INFINITY. */
 export function setRlimit(resource: number, soft: bigint | null, hard: bigint | null): Result {
-  const pair = new BigUint64Array([soft ?? RLIM_INFINITY, hard ?? RLIM_INFINITY]);
-  return check(libc.setrlimit(resource, pair));
+  return setRlimitPair(resource, new BigUint64Array([soft ?? RLIM_INFINITY, hard ?? RLIM_INFINITY]));
 }
+
+/** setrlimit with a [soft, hard] pair built beforehand: allocates nothing unless it fails. */
+export const setRlimitPair = (resource: number, pair: BigUint64Array): Result => check(libc.setrlimit(resource, pair));
 
 export const setgid = (gid: number): Result => check(libc.setgid(gid));
 export const initgroups = (name: string, gid: number): Result => check(libc.initgroups(cstr(name), gid));

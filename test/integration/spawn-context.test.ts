@@ -226,6 +226,19 @@ describe("the context of a job (SPEC §3)", () => {
     expect(limitsLine(limits, "Max address space")).toEqual([String(64 * 2 ** 20), String(64 * 2 ** 20)]);
   });
 
+  test("a later ulimit of the same resource wins, even one that raises it again for another user", async () => {
+    // The helper sets the limits after setuid, when raising a hard limit is no longer allowed.
+    const work = reportDir("later-wins");
+    const pid = await started(spawner(), job({
+      argv: ["/bin/cat", "/proc/self/limits"], out: join(work, "limits"), user: "nobody",
+      ulimits: [{ resource: "RLIMIT_NOFILE", value: 2048 }, { resource: "RLIMIT_CORE", value: 0 }, { resource: "RLIMIT_NOFILE", value: 4096 }],
+    }));
+    expect(await exitOf(pid)).toEqual({ kind: "exited", code: 0 });
+    const limits = readFileSync(join(work, "limits"), "utf8");
+    expect(limitsLine(limits, "Max open files")).toEqual(["4096", "4096"]);
+    expect(limitsLine(limits, "Max core file size")).toEqual(["0", "0"]);
+  });
+
   test("a numeric uid is a user too, with its HOME", async () => {
     const work = reportDir("uid");
     const pid = await started(spawner(), probeJob(work, { user: "65534" }));
