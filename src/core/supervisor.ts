@@ -211,7 +211,7 @@ export class Supervisor {
     }
     for (const left of this.leftovers) {
       if (left.killAt <= now && this.ports.groupAlive(left.pgid)) {
-        this.ports.log("warning", msg.leftovers("SIGKILL", left.name, left.pgid));
+        this.ports.log("warning", msg.sending("SIGKILL", left.name, left.pgid));
         this.ports.signalGroup(left.pgid, "SIGKILL");
         left.killAt = Number.POSITIVE_INFINITY;
       }
