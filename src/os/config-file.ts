@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
 import { formatErrors, parseConfig } from "../config/index.ts";
 import type { Config } from "../config/model.ts";
+import { rootOnlyFaults } from "./root-only.ts";
 
 /** Larger than any real pmtr.conf by orders of magnitude; bounds the memory a bad -c can cost. */
 export const MAX_CONFIG_BYTES = 10 * 1024 * 1024;
@@ -68,21 +69,9 @@ function readBytes(path: string, enforceOwnership: boolean): Bytes {
   }
 }
 
-/**
- * Like sshd's StrictModes: pmtr as root runs whatever the file says as root, so a file that
- * someone else owns or may write is a way to root. Both problems are reported at once.
- */
+/** pmtr as root runs whatever the file says as root (root-only.ts); one line per fault. */
 function ownershipProblems(path: string, st: Stats): string[] {
-  const problems: string[] = [];
-  if (st.uid !== 0) {
-    problems.push(`${path}: refusing a configuration file owned by uid ${st.uid}, not root: pmtr runs as root and would run its commands (fix: chown root ${shellQuote(path)})`);
-  }
-  const writable = st.mode & 0o022;
-  if (writable !== 0) {
-    const who = writable === 0o022 ? "group and others" : writable === 0o020 ? "group" : "others";
-    problems.push(`${path}: refusing a configuration file writable by ${who} (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")}): pmtr runs as root and would run its commands (fix: chmod go-w ${shellQuote(path)})`);
-  }
-  return problems;
+  return rootOnlyFaults(path, st).map(({ fault, fix }) => `${path}: refusing a configuration file ${fault}: pmtr runs as root and would run its commands (fix: ${fix})`);
 }
 
 function tooBig(path: string, size: number): string {
@@ -135,8 +124,4 @@ function openProblem(e: unknown): string {
     default:
       return code ?? (e instanceof Error ? e.message : String(e));
   }
-}
-
-function shellQuote(path: string): string {
-  return /^[A-Za-z0-9_./-]+$/.test(path) ? path : `'${path.replace(/'/g, "'\\''")}'`;
 }
