@@ -22,6 +22,8 @@ export interface Logger {
   /** One line of a job's output (without its newline), for `out syslog` / `err syslog`:
    *  severity info for stdout, err for stderr. */
   jobLine(job: string, pid: number, stream: "out" | "err", line: string): void;
+  /** Flush what syslog has not taken yet (see Syslog.close) and close; records that could not
+   *  be delivered are counted on stderr. */
   close(): void;
 }
 
@@ -68,7 +70,9 @@ export function createLogger(opts: LoggerOptions): Logger {
       if (sent === "unavailable") toStderr(level, job, pid, text);
     },
     close() {
-      syslog?.close();
+      const lost = syslog?.close() ?? 0;
+      // Said on stderr only: syslog is what did not take them.
+      if (lost > 0) toStderr("warning", "pmtr", process.pid, `${lost} syslog record(s) not delivered: syslog at ${syslog!.path} did not accept them before pmtr exited`);
     },
   };
 }

@@ -21,6 +21,10 @@ export const MAX_QUEUED_RECORDS = 1000;
 export const MAX_QUEUED_BYTES = 1 << 20;
 /** How often a busy syslog is retried. */
 const RETRY_MS = 10;
+/** How long close() waits, at exit, for a busy syslog to take the records still queued. Those
+ *  are often a job's last words; a second is plenty for a live syslogd, and a stalled one
+ *  delays pmtr's exit by no more. */
+export const CLOSE_DRAIN_MS = 1000;
 
 /** "sent" or "queued": syslog has it or will; "dropped": the queue was full or the record could
  *  not be sent; "unavailable": nobody listens on the socket (the caller should write it elsewhere). */
@@ -34,8 +38,10 @@ export interface Syslog {
   readonly queued: number;
   /** Records dropped since the last drop notice was sent. */
   readonly dropped: number;
-  /** One last non-blocking attempt to send what is queued, then close the socket. */
-  close(): void;
+  /** Give a busy syslog up to CLOSE_DRAIN_MS to take what is queued, then close the socket.
+   *  Returns how many records never reached syslog (still queued, or dropped and not yet
+   *  reported by a notice), so the caller can say so. */
+  close(): number;
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -112,13 +118,19 @@ class QueuedSyslog implements Syslog {
     return this.enqueue(record);
   }
 
-  close(): void {
-    this.flush();
+  close(): number {
+    // Blocking is right here and nowhere else: pmtr is exiting, there is nothing left to
+    // supervise, and a record dropped now is dropped without a trace.
+    const deadline = performance.now() + CLOSE_DRAIN_MS;
+    while (this.flush() && performance.now() < deadline) Bun.sleepSync(RETRY_MS);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    const lost = this.queue.length + this.droppedCount;
     this.queue.length = 0;
     this.queuedBytes = 0;
+    this.droppedCount = 0;
     this.socket.close();
+    return lost;
   }
 
   private enqueue(record: Uint8Array): SendOutcome {
@@ -145,11 +157,12 @@ class QueuedSyslog implements Syslog {
     (this.timer as { unref?: () => void }).unref?.();
   }
 
-  /** Send what is queued until syslog is busy again; then say how many records were lost. */
-  private flush(): void {
+  /** Send what is queued until syslog is busy again; then say how many records were lost.
+   *  Returns true when syslog was busy with something left to send (a retry is scheduled). */
+  private flush(): boolean {
     while (this.queue.length > 0) {
       const result = this.socket.send(this.queue[0]!);
-      if (result === "busy") return this.schedule();
+      if (result === "busy") return this.retry();
       const record = this.queue.shift()!;
       this.queuedBytes -= record.length;
       if (result !== "sent") this.droppedCount++;
@@ -160,8 +173,16 @@ class QueuedSyslog implements Syslog {
         message: `dropped ${this.droppedCount} syslog record(s): syslog at ${this.path} did not accept them fast enough`,
       }));
       const result = this.socket.send(notice);
-      if (result === "busy") return this.schedule();
-      this.droppedCount = 0;
+      if (result === "busy") return this.retry();
+      // A notice syslog did not take leaves the count standing: it is reported with the next
+      // drop, or by close() on stderr, instead of vanishing.
+      if (result === "sent") this.droppedCount = 0;
     }
+    return false;
+  }
+
+  private retry(): true {
+    this.schedule();
+    return true;
   }
 }
