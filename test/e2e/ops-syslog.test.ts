@@ -297,6 +297,49 @@ function expectAllOnStderr(stderr: string, pid: number, dir: string): void {
   expect(new Set(own).size).toBe(own.length); // nothing written twice
 }
 
+describe("a busy syslog at exit", () => {
+  /** pmtr -F with /dev/log a receiver that reads nothing until `hold` exists, and a job whose 50
+   *  lines fill the socket's queue: pmtr queues the rest. */
+  async function withStalledSyslog(fn: (p: Pmtr, syslog: DgramReceiver, hold: string) => Promise<void>): Promise<void> {
+    return withDir(async (dir) => {
+      const hold = join(dir, "go");
+      const syslog = await DgramReceiver.start(join(dir, "log.sock"), { hold });
+      const conf = writeConfig(dir, "job {\n  name burst\n  cmd /usr/bin/seq 1 50\n  out syslog\n  once\n}\n");
+      const p = new Pmtr(["-F", "-c", conf, "-s", join(dir, "pmtr.sock")], { wrap: inPrivateDev(dir, syslog.address) });
+      try {
+        await p.waitLog("job burst ran once, will not be restarted");
+        await fn(p, syslog, hold);
+      } catch (e) {
+        if (e instanceof Error) e.message += `\n--- pmtr stderr ---\n${p.stderr}\n--- syslog ---\n${syslog.records.join("\n")}`;
+        throw e;
+      } finally {
+        await cleanupPmtr(p);
+        await syslog.stop();
+      }
+    });
+  }
+
+  test.concurrent("records still queued when pmtr exits reach a syslog that catches up", () =>
+    withStalledSyslog(async (p, syslog, hold) => {
+      // syslogd catches up a moment after the SIGTERM, by when pmtr (no job left to stop) is
+      // already exiting with its queue full.
+      const wakeUp = Bun.spawn(["/bin/sh", "-c", 'sleep 0.1; : > "$0"', hold]);
+      p.proc.kill("SIGTERM");
+      expect(await p.stop()).toBe(0);
+      await wakeUp.exited;
+      const got = bodies(await allRecords(syslog));
+      const burst = startedPids(p.stderr, "burst")[0]!;
+      expect(got.filter((r) => r.includes("burst[") && !r.includes("pmtr["))).toEqual(Array.from({ length: 50 }, (_, i) => `<${INFO}>burst[${burst}]: ${i + 1}`));
+      expect(got).toContain(`<${NOTICE}>pmtr[${p.pid}]: pmtr: exiting on signal 15`);
+    }), 15000);
+
+  test.concurrent("a syslog that never catches up: pmtr still exits, and says on stderr how many records were not delivered", () =>
+    withStalledSyslog(async (p) => {
+      expect(await p.stop()).toBe(0);
+      expect(p.stderr).toMatch(new RegExp(`^pmtr\\[${p.pid}\\]: \\d+ syslog record\\(s\\) not delivered: syslog at /dev/log did not accept them before pmtr exited$`, "m"));
+    }), 15000);
+});
+
 describe("logging without syslog", () => {
   test.concurrent("no /dev/log (a container): everything on stderr, job lines as NAME[PID]: line, none lost", () =>
     withDir(async (dir) => {
