@@ -14,6 +14,7 @@ import {
 
 const SLEEPER = join(FIXTURES, "reload/sleeper.sh");
 const RECORD = join(FIXTURES, "reload/record.sh");
+const SLOW_STOP = join(FIXTURES, "reload/slow-stop.sh");
 const TAG = `reload-diff-${process.pid}-${Date.now().toString(36)}`;
 const marker = (name: string) => `${TAG}-${name}`;
 
@@ -132,6 +133,31 @@ describe("a save applies exactly the difference", () => {
       expect(startedPids(p.stderr, "fresh")).toHaveLength(1);
       expect(startedPids(p.stderr, "gone")).toHaveLength(1);
       expect(startedPids(p.stderr, "todisable")).toHaveLength(1);
+    });
+  }, 20_000);
+
+  test("a job removed and put back while it is still stopping never runs twice at once", async () => {
+    const dir = newDir();
+    const slow = `job {\n  name slow\n  cmd ${SLOW_STOP} ${marker("slow")}\n}\n`;
+    const conf = writeConfig(dir, slow + sleeper("keep", "v1"));
+    await withPmtr(["-F", "-c", conf, "-s", join(dir, "pmtr.sock")], {}, async (p) => {
+      const first = await jobRunning(p, "slow", marker("slow"));
+      save(conf, sleeper("keep", "v1"));
+      await p.waitLog(`sending SIGTERM to job slow [${first}]`);
+      // Back while the old run takes its 1 s to stop.
+      save(conf, slow + sleeper("keep", "v1"));
+      let most = 0;
+      const second = await waitFor("job slow running again", () => {
+        const procs = pidsWithArg(marker("slow"));
+        most = Math.max(most, procs.length);
+        const pid = startedPids(p.stderr, "slow").at(-1)!;
+        return pid !== first && procs.length === 1 && procs[0] === pid ? pid : 0;
+      });
+      expect(most).toBe(1);
+      // In pmtr's own account too, the old run ended before the new one began.
+      const exited = p.stderr.indexOf(`job slow [${first}] exited`);
+      expect(exited).toBeGreaterThan(-1);
+      expect(exited).toBeLessThan(p.stderr.indexOf(`started job slow [${second}]`));
     });
   }, 20_000);
 });
