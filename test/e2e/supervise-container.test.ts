@@ -114,7 +114,7 @@ job {
 }
 `);
       await withPmtr(["-F", "-c", conf, "-s", join(dir, "pmtr.sock")], { wrap: AS_NOBODY }, async (p) => {
-        await p.waitLog(/: job asroot failed to start: user: .+$/m);
+        await p.waitLog(/: job asroot failed to start: user: .*\broot\b.*$/m);
         await p.waitLog(/: job asroot restarting too fast, delaying restart$/m);
         await waitFor("plain's uid", () => readOr(join(dir, "plain.uid")) === `${NOBODY}\n`);
         const [plain] = startedPids(p.stderr, "plain");

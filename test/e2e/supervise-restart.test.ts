@@ -71,6 +71,25 @@ job {
       });
     }), 30_000);
 
+  test.concurrent("a job that ran >= 10 s is restarted at once, without the delay line", () =>
+    inTempDir(async (dir) => {
+      const steady = join(dir, "steady");
+      const conf = writeConfig(dir, `
+job {
+  name steady
+  cmd ${stamping(steady, "sleep 10.3; exit 1")}
+}
+`);
+      await withPmtr(["-F", "-c", conf, "-s", join(dir, "pmtr.sock")], {}, async (p) => {
+        await waitFor("steady to be restarted", () => times(steady).length >= 2, 15_000);
+        const [t1, t2] = times(steady);
+        expect(t2! - t1!).toBeGreaterThanOrEqual(10.3);
+        expect(t2! - t1!).toBeLessThan(11.3);
+        expect(p.stderr).toMatch(/: job steady \[\d+\] exited after 10 sec: exit status 1$/m);
+        expect(p.stderr).not.toMatch(/: job steady restarting too fast/);
+      });
+    }), 30_000);
+
   test.concurrent("order: lower starts first, equal orders in file order", () =>
     inTempDir(async (dir) => {
       const conf = writeConfig(dir, `
@@ -179,10 +198,12 @@ job {
       });
     }), 15_000);
 
-  test.concurrent("depends: a content change restarts the job (a rewrite with the same content does not); saving by rename too", () =>
+  test.concurrent("depends: a content change restarts the job at once (a rewrite with the same content does not); saving by rename too", () =>
     inTempDir(async (dir) => {
       const dep = join(dir, "dep.conf");
+      const other = join(dir, "other.conf");
       writeFileSync(dep, "v1\n");
+      writeFileSync(other, "w1\n");
       const conf = writeConfig(dir, `
 job {
   name dependent
@@ -191,14 +212,32 @@ job {
     ${dep}
   }
 }
+job {
+  name witness
+  cmd /bin/sleep 600
+  depends {
+    ${other}
+  }
+}
 `);
       await withPmtr(["-F", "-c", conf, "-s", join(dir, "pmtr.sock")], {}, async (p) => {
         await p.waitLog(/: started job dependent \[\d+\]$/m);
+        await p.waitLog(/: started job witness \[\d+\]$/m);
         const [first] = startedPids(p.stderr, "dependent");
         const changed = new RegExp(`: ${dep} changed, restarting job dependent$`);
-        writeFileSync(dep, "v1\n"); // same content
+
+        // The same content written again, then a real change of another job's file: once that
+        // one is acted on, the earlier write has been seen too, and must have changed nothing.
+        writeFileSync(dep, "v1\n");
+        writeFileSync(other, "w2\n");
+        await p.waitLog(new RegExp(`: ${other} changed, restarting job witness$`, "m"));
+        await waitFor(`witness restarted\n${p.stderr}`, () => startedPids(p.stderr, "witness").length === 2);
+        expect(p.count(changed)).toBe(0);
+        expect(startedPids(p.stderr, "dependent")).toEqual([first!]);
+
         writeFileSync(dep, "v2\n");
-        await waitFor(`a second start\n${p.stderr}`, () => startedPids(p.stderr, "dependent").length === 2);
+        // At once: a 10 s anti-spin delay would miss this deadline.
+        await waitFor(`a second start\n${p.stderr}`, () => startedPids(p.stderr, "dependent").length === 2, 5000);
         expect(p.count(changed)).toBe(1);
         expect(p.stderr).toMatch(new RegExp(`: sending SIGTERM to job dependent \\[${first}\\]$`, "m"));
         expect(isAlive(first!)).toBe(false);
@@ -207,8 +246,9 @@ job {
         // Saved the way editors do: a new file renamed over the old one.
         writeFileSync(`${dep}.tmp`, "v3\n");
         renameSync(`${dep}.tmp`, dep);
-        await waitFor(`a third start\n${p.stderr}`, () => startedPids(p.stderr, "dependent").length === 3);
+        await waitFor(`a third start\n${p.stderr}`, () => startedPids(p.stderr, "dependent").length === 3, 5000);
         expect(p.count(changed)).toBe(2);
+        expect(startedPids(p.stderr, "witness")).toHaveLength(2);
       });
     }));
 
