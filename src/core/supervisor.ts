@@ -11,7 +11,7 @@ import type { Config, JobSpec } from "../config/model.ts";
 import { sameJob, startOrder } from "../config/model.ts";
 import type { JobState, JobStatus } from "../control/target.ts";
 import { msg } from "./messages.ts";
-import type { ExitStatus, Ports, StartOutcome } from "./ports.ts";
+import { REFUSED, type Digest, type ExitStatus, type Ports, type StartOutcome } from "./ports.ts";
 
 /** A job that ran less than this is restarted only this long after its exit (SPEC §4). */
 export const RESTART_DELAY_MS = 10_000;
@@ -79,7 +79,7 @@ export class Supervisor {
   /** Exits reported before the start that created the pid was seen to resolve. */
   private earlyExits = new Map<number, ExitStatus>();
   private leftovers: Leftover[] = [];
-  private digests = new Map<string, string | null>();
+  private digests = new Map<string, Digest>();
   private shuttingDown = false;
   private shutdownDone: (() => void) | null = null;
   private alarmAt: number | null = null;
@@ -110,7 +110,18 @@ export class Supervisor {
     for (const spec of config.jobs) {
       const slot = this.byName.get(spec.name);
       if (!slot) {
-        ordered.push(this.newSlot(spec));
+        // Put back while its old process is still stopping: the new run waits for it to go,
+        // so the job never runs twice at once.
+        const leaving = this.slots.find((s) => s.removed && s.spec.name === spec.name && this.hasProcess(s));
+        if (leaving) {
+          leaving.removed = false;
+          leaving.spec = spec;
+          leaving.override = null;
+          leaving.missingLogged = null;
+          leaving.after = spec.disabled ? "hold" : "restart";
+          this.byName.set(spec.name, leaving);
+          ordered.push(leaving);
+        } else ordered.push(this.newSlot(spec));
         continue;
       }
       ordered.push(slot);
@@ -526,7 +537,10 @@ export class Supervisor {
   }
 
   private missingDepends(slot: Slot): string | null {
-    for (const path of slot.spec.depends) if ((this.digests.get(path) ?? null) === null) return path;
+    for (const path of slot.spec.depends) {
+      const digest = this.digests.get(path) ?? null;
+      if (digest === null || digest === REFUSED) return path;
+    }
     return null;
   }
 
@@ -559,7 +573,10 @@ export class Supervisor {
         if (slot.phase !== "idle" || !this.wantsToRun(slot)) continue;
         const missing = this.missingDepends(slot);
         if (missing !== null) {
-          if (slot.missingLogged !== missing) this.ports.log("notice", msg.dependsMissing(slot.spec.name, missing));
+          if (slot.missingLogged !== missing) {
+            const why = this.digests.get(missing) === REFUSED ? msg.dependsRefused : msg.dependsMissing;
+            this.ports.log("notice", why(slot.spec.name, missing));
+          }
           slot.missingLogged = missing;
           continue;
         }

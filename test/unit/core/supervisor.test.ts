@@ -2,6 +2,7 @@
 // (stopping), §6 (applying a configuration) and the run-time controls.
 
 import { describe, expect, test } from "bun:test";
+import { REFUSED } from "../../../src/core/ports.ts";
 import { config, job, settle, setup } from "./fake-ports.ts";
 
 const state = (sup: ReturnType<typeof setup>["sup"], name: string) => sup.snapshot().find((j) => j.name === name)?.state;
@@ -127,6 +128,30 @@ describe("restart rules (SPEC §4)", () => {
     expect(ports.startsOf("a")).toBe(2);
     expect(ports.startsOf("b")).toBe(1);
     expect(sup.watchedPaths()).toEqual(["/etc/a.conf"]);
+  });
+
+  test("`depends`: a refused file counts as missing (said once, as refused); once fixed the job starts; refused while running stops it", async () => {
+    const { ports, sup } = setup();
+    ports.digests.set("/etc/a.conf", REFUSED);
+    sup.apply(config(job("a", { depends: ["/etc/a.conf"] })));
+    await settle();
+    expect(ports.running("a")).toBeUndefined();
+    expect(state(sup, "a")).toBe("waiting");
+    sup.dependsChanged("/etc/a.conf");
+    await settle();
+    expect(ports.lines.filter((l) => l.includes("waiting for"))).toEqual(["job a is waiting for /etc/a.conf, which pmtr refuses to use until it is fixed"]);
+    ports.digests.set("/etc/a.conf", "v1");
+    sup.dependsChanged("/etc/a.conf");
+    await settle();
+    expect(ports.running("a")?.pid).toBeDefined();
+    ports.digests.set("/etc/a.conf", REFUSED);
+    sup.dependsChanged("/etc/a.conf");
+    expect(ports.procs.find((p) => p.job === "a")!.signals).toEqual(["SIGTERM"]);
+    ports.exit("a", { kind: "signaled", signal: "SIGTERM" });
+    await settle();
+    expect(ports.running("a")).toBeUndefined();
+    expect(state(sup, "a")).toBe("waiting");
+    expect(ports.startsOf("a")).toBe(1);
   });
 });
 
@@ -291,17 +316,19 @@ describe("applying a configuration (SPEC §6)", () => {
     expect(sup.snapshot()).toEqual([]);
   });
 
-  test("a job re-added while its old process is stopping gets a fresh slot", async () => {
+  test("a job put back while its old process is stopping starts only once that process is gone", async () => {
     const { ports, sup } = setup();
     sup.apply(config(job("a")));
     await settle();
     sup.apply(config());
     sup.apply(config(job("a")));
     await settle();
-    expect(ports.running("a")).toBeDefined();
-    expect(ports.startsOf("a")).toBe(2);
-    ports.exit("a"); // the newest one
-    expect(sup.snapshot().map((j) => j.name)).toEqual(["a"]);
+    expect(ports.startsOf("a")).toBe(1);
+    expect(state(sup, "a")).toBe("stopping");
+    ports.exit("a", { kind: "signaled", signal: "SIGTERM" });
+    await settle();
+    expect(ports.running("a")?.pid).toBe(101);
+    expect(sup.snapshot().map((j) => [j.name, j.state])).toEqual([["a", "running"]]);
   });
 });
 
