@@ -6,8 +6,7 @@
 // Start-up failures return 1 (configuration) or 3 (pidfile, control socket given with -s);
 // after start-up nothing a job, a file or a datagram does can make pmtr exit.
 
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { Options } from "./cli.ts";
 import type { Config } from "./config/model.ts";
 import { defaultSocketPath } from "./control/socket-path.ts";
@@ -19,6 +18,7 @@ import type { Ports } from "./core/ports.ts";
 import { Supervisor } from "./core/supervisor.ts";
 import { EXIT } from "./exit.ts";
 import { readConfigFile } from "./os/config-file.ts";
+import { createDependsDigest } from "./os/depends-digest.ts";
 import { createRecorder, recordPath, stopPreviousGeneration } from "./os/generation.ts";
 import { detach, takeDaemonChild } from "./os/daemon.ts";
 import { createLogger } from "./os/logger.ts";
@@ -36,10 +36,6 @@ import { watchFile, type FileWatch } from "./os/watch.ts";
  *  it stands at that point and again when it ends. */
 const SETTLE_QUIET_MS = 15;
 const SETTLE_MAX_MS = 200;
-
-/** A depends file is hashed to notice content changes; larger ones are hashed by their first
- *  part and size, so a huge file cannot stall the loop. */
-const MAX_DIGEST_BYTES = 16 * 1024 * 1024;
 
 export async function supervise(options: Options, args: readonly string[]): Promise<number> {
   const daemonChild = takeDaemonChild();
@@ -116,7 +112,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
         return false;
       }
     },
-    digest,
+    digest: createDependsDigest({ enforceOwnership: isRoot, log }),
     setAlarm: (atMs) => {
       if (alarm !== null) clearTimeout(alarm);
       alarm = atMs === null ? null : setTimeout(() => {
@@ -301,19 +297,6 @@ function settled(action: () => void): () => void {
     else clearTimeout(timer);
     timer = setTimeout(fire, Math.max(0, Math.min(SETTLE_QUIET_MS, firstAt + SETTLE_MAX_MS - now)));
   };
-}
-
-/** Content digest of a `depends` file, or null when it cannot be read. */
-function digest(path: string): string | null {
-  try {
-    const bytes = readFileSync(path);
-    const hash = createHash("sha256");
-    hash.update(bytes.length > MAX_DIGEST_BYTES ? bytes.subarray(0, MAX_DIGEST_BYTES) : bytes);
-    hash.update(String(bytes.length));
-    return hash.digest("hex");
-  } catch {
-    return null;
-  }
 }
 
 function errorText(e: unknown): string {

@@ -18,6 +18,7 @@ export const msg = {
     `sending ${signal} to the processes job ${name} [${pgid}] left in its process group`,
   bouncing: (name: string, pid: number, ranMs: number) => `bouncing job ${name} [${pid}] after ${Math.floor(ranMs / 1000)} sec`,
   dependsMissing: (name: string, path: string) => `job ${name} is waiting for ${path}, which does not exist`,
+  dependsRefused: (name: string, path: string) => `job ${name} is waiting for ${path}, which pmtr refuses to use until it is fixed`,
   dependsChanged: (path: string, name: string) => `${path} changed, restarting job ${name}`,
   removed: (name: string) => `stopping job ${name}: removed from the configuration`,
   disabled: (name: string) => `stopping job ${name}: disabled`,

@@ -16,6 +16,10 @@ export type StartOutcome =
   /** `step` names what failed ("user", "dir", "out", "exec", ...), `error` the OS error. */
   | { readonly ok: false; readonly step: string; readonly error: string };
 
+/** A `depends` file that exists but that pmtr refuses to use; see Ports.digest. */
+export const REFUSED: unique symbol = Symbol("refused");
+export type Digest = string | null | typeof REFUSED;
+
 export interface Ports {
   /** Monotonic milliseconds. */
   now(): number;
@@ -26,8 +30,10 @@ export interface Ports {
   signalGroup(pgid: number, signal: "SIGTERM" | "SIGKILL"): void;
   /** True while any process of group `pgid` is still alive (the leader may have exited). */
   groupAlive(pgid: number): boolean;
-  /** Content digest of a `depends` file, or null when it cannot be read. */
-  digest(path: string): string | null;
+  /** Content digest of a `depends` file; null when it does not exist or cannot be read;
+   *  REFUSED when pmtr will not use it (unsafe ownership or mode, not a regular file), which
+   *  the port logs itself, with the fix. Both keep the jobs that depend on it from starting. */
+  digest(path: string): Digest;
   /** Ask to be woken with Supervisor.tick() at `atMs`; null cancels. One alarm at a time. */
   setAlarm(atMs: number | null): void;
   log(level: LogLevel, message: string): void;

@@ -3,7 +3,7 @@
 // says so, and time moves only through advance(), which rings the alarm like a timer would.
 
 import type { Config, JobSpec } from "../../../src/config/model.ts";
-import type { ExitStatus, LogLevel, Ports, StartOutcome } from "../../../src/core/ports.ts";
+import type { Digest, ExitStatus, LogLevel, Ports, StartOutcome } from "../../../src/core/ports.ts";
 import { Supervisor } from "../../../src/core/supervisor.ts";
 
 export interface FakeProc {
@@ -22,7 +22,7 @@ export class FakePorts implements Ports {
   lines: string[] = [];
   procs: FakeProc[] = [];
   failures = new Map<string, { step: string; error: string }>();
-  digests = new Map<string, string | null>();
+  digests = new Map<string, Digest>();
   pending: Array<{ job: JobSpec; resolve: (o: StartOutcome) => void }> = [];
   autoStart = true;
   changes = 0;
@@ -46,7 +46,7 @@ export class FakePorts implements Ports {
     const proc = this.procs.find((p) => p.pid === pgid);
     return !!proc && (proc.alive || proc.strays > 0);
   }
-  digest(path: string): string | null {
+  digest(path: string): Digest {
     return this.digests.get(path) ?? null;
   }
   setAlarm(atMs: number | null): void {
