@@ -26,13 +26,14 @@
 // and fail with EMFILE only if pmtr had all of fds 0..1023 in use; a spawn that itself fails
 // with EMFILE then goes through the helper instead.
 
-import { statSync, accessSync, openSync, closeSync, constants } from "node:fs";
+import { statSync, accessSync, openSync, closeSync, fstatSync, constants } from "node:fs";
 import { getPriority } from "node:os";
 import { dlopen, CString } from "bun:ffi";
 import type { Subprocess } from "bun";
 import type { JobSpec } from "../config/model.ts";
 import { libcPath } from "./libc-path.ts";
 import { shownPath, type StepFailure } from "./exec-protocol.ts";
+import { rootInputRefusal } from "./root-only.ts";
 
 const RLIMIT_NOFILE = 7;
 const DEFAULT_NOFILE_SOFT = 1024n;
@@ -83,7 +84,9 @@ export function spawnDirect(job: JobSpec, opts: DirectSpawnOptions): DirectOutco
       try {
         const fd = openSync(shownPath(job.dir, path), flags, 0o644);
         fds.push(fd);
-        return fd;
+        // As the helper does for a root job (jobs here have no `user`: pmtr's own).
+        const refused = step === "in" && process.geteuid?.() === 0 ? rootInputRefusal(shownPath(job.dir, path), fstatSync(fd)) : null;
+        return refused === null ? fd : { step, error: refused };
       } catch (e) {
         if (outOfFds(e)) throw e;
         return { step, error: `open ${shownPath(job.dir, path)}: ${osError(e)}` };

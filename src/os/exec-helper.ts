@@ -8,10 +8,11 @@
 // main.ts dispatches here before importing anything else; this module loads only bun:ffi and
 // libc, so a helper costs one Bun start-up (see test/bench/spawn.ts for the figures).
 
-import { readdirSync } from "node:fs";
+import { fstatSync, readdirSync } from "node:fs";
 import * as libc from "./exec-libc.ts";
 import { decodeSettings, encodeFailure, HELPER_FAILED, SETTINGS_VAR, shownPath, STATUS_FD, type ExecSettings, type StepFailure } from "./exec-protocol.ts";
 import { envStrings, jobEnvironment } from "./job-env.ts";
+import { rootInputRefusal } from "./root-only.ts";
 import { lookupUser, type User } from "./users.ts";
 
 /** Linux resource numbers (asm-generic; x86_64 and aarch64 alike). */
@@ -68,6 +69,7 @@ function startJob(job: ExecSettings): StepFailure {
   if (user !== null) failed ??= step("user", becomeUser(user));
   // Opened after setuid, so the job's user needs the right to its files (SPEC §3).
   failed ??= step("in", openOnto(job, job.in, libc.O_RDONLY, 0));
+  failed ??= step("in", checkRootInput(job));
   failed ??= step("out", openOnto(job, job.out, libc.O_WRONLY | libc.O_APPEND | libc.O_CREAT, 1));
   failed ??= step("err", openOnto(job, job.err, libc.O_WRONLY | libc.O_APPEND | libc.O_CREAT, 2));
   failed ??= step("fds", libc.cloexecFrom(3, listFds));
@@ -156,6 +158,17 @@ function openOnto(job: ExecSettings, path: string, flags: number, target: number
   // `syslog`: pmtr already put a pipe it reads on this fd.
   if (path === "syslog" && target > 0) return null;
   return prefixed(`open ${shownPath(job.dir, path)}`, libc.openAs(target, path, flags, 0o644));
+}
+
+/** A job that is root now (no `user`, or `user root`) reads only an `in` file that only root
+ *  can change (root-only.ts). Checked on the open fd 0, so what is checked is what is read. */
+function checkRootInput(job: ExecSettings): string | null {
+  if (process.geteuid?.() !== 0) return null;
+  try {
+    return rootInputRefusal(shownPath(job.dir, job.in), fstatSync(0));
+  } catch (e) {
+    return `fstat ${shownPath(job.dir, job.in)}: ${String(e)}`;
+  }
 }
 
 function listFds(): number[] {

@@ -48,3 +48,12 @@ export function describeFaults(faults: readonly Fault[]): { fault: string; fix: 
 export function shellQuote(path: string): string {
   return /^[A-Za-z0-9_./-]+$/.test(path) ? path : `'${path.replace(/'/g, "'\\''")}'`;
 }
+
+/** Why a job that runs as root must not read `path` as its `in`, or null when only root can
+ *  change the file: whoever may write it would choose what root's job reads. */
+export function rootInputRefusal(path: string, st: OwnerAndMode): string | null {
+  const faults = rootOnlyFaults(path, st);
+  if (faults.length === 0) return null;
+  const { fault, fix } = describeFaults(faults);
+  return `refusing ${path}, ${fault}: the job runs as root and would read it (fix: ${fix})`;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { describeFaults, rootOnlyFaults } from "../../../src/os/root-only.ts";
+import { describeFaults, rootInputRefusal, rootOnlyFaults } from "../../../src/os/root-only.ts";
 
 const FILE = 0o100000;
 const FIFO = 0o010000;
@@ -39,5 +39,15 @@ describe("rootOnlyFaults: may anyone but root change what is read?", () => {
   test("the path in the fix is shell-quoted when it needs it", () => {
     expect(rootOnlyFaults("/etc/my conf", { uid: 0, mode: FILE | 0o666 })[0]!.fix).toBe("chmod go-w '/etc/my conf'");
     expect(rootOnlyFaults("/etc/it's", { uid: 5, mode: FILE | 0o644 })[0]!.fix).toBe(`chown root '/etc/it'\\''s'`);
+  });
+});
+
+describe("rootInputRefusal: the `in` file of a job that runs as root", () => {
+  test("one line with every fault and every fix; null when only root can change it", () => {
+    expect(rootInputRefusal("/srv/in", { uid: 0, mode: FILE | 0o644 })).toBeNull();
+    expect(rootInputRefusal("/dev/null", { uid: 0, mode: CHR | 0o666 })).toBeNull();
+    expect(rootInputRefusal("/srv/in", { uid: 33, mode: FILE | 0o666 })).toBe(
+      "refusing /srv/in, owned by uid 33, not root, and writable by group and others (mode 0666): the job runs as root and would read it (fix: chown root /srv/in && chmod go-w /srv/in)",
+    );
   });
 });
