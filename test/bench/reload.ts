@@ -11,10 +11,10 @@
 // docs/PERFORMANCE.md records them.
 
 import { renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { benchDir, pmtrConfig, removeDir, sleepJobs, startPmtr, type BenchJob, type Daemon } from "./lib/daemons.ts";
+import { dirname, join } from "node:path";
+import { benchDir, pmtrConfig, pmtrConfPath, removeDir, sleepJobs, startPmtr, type BenchJob, type Daemon } from "./lib/daemons.ts";
 import { isAlive, pollUntil } from "./lib/proc.ts";
-import { figure, machine, summary } from "./lib/report.ts";
+import { figure, load, machine, summary } from "./lib/report.ts";
 
 const sections = new Set(process.argv.slice(2));
 const wanted = (name: string) => sections.size === 0 || sections.has(name);
@@ -30,9 +30,10 @@ const BETWEEN_SAVES_MS = 150;
 /** Save as an editor does: write a new file, rename it over the old. Returns the time the
  *  rename returned: the save is complete from then on. */
 function save(d: Daemon, jobs: readonly BenchJob[]): number {
-  const tmp = join(d.dir, ".pmtr.conf.new");
+  const conf = pmtrConfPath(d.dir);
+  const tmp = join(dirname(conf), ".pmtr.conf.new");
   writeFileSync(tmp, pmtrConfig(jobs), { mode: 0o644 });
-  renameSync(tmp, join(d.dir, "pmtr.conf"));
+  renameSync(tmp, conf);
   return performance.now();
 }
 
@@ -111,3 +112,4 @@ async function changeOne(): Promise<void> {
 console.log(`machine: ${machine()}`);
 if (wanted("add")) await addJob();
 if (wanted("change")) await changeOne();
+console.log(`done; ${load()}`);

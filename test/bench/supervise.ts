@@ -17,9 +17,9 @@
 
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { benchDir, ensureSupervisord, PMTR, removeDir, sleepJobs, startPmtr, startSupervisord, type BenchJob, type Daemon } from "./lib/daemons.ts";
+import { benchDir, ensureSupervisord, PMTR, pmtrSocketPath, removeDir, sleepJobs, startPmtr, startSupervisord, type BenchJob, type Daemon } from "./lib/daemons.ts";
 import { contextSwitches, cpuTimeMs, switchesBetween, fdCount, memoryMb, pollUntil, threadCount } from "./lib/proc.ts";
-import { figure, machine, median, ms, summary } from "./lib/report.ts";
+import { figure, load, machine, median, ms, summary } from "./lib/report.ts";
 
 type Starter = (dir: string, jobs: readonly BenchJob[]) => Daemon;
 
@@ -185,7 +185,7 @@ async function straceIdle(pid: number, label: string): Promise<void> {
 /** 1000 restarts: 10 rounds of `pmtr restart job-0 ... job-99` through the control socket
  *  (killing jobs instead would hit the 10 s anti-spin delay after the first round). */
 async function restartMany(d: Daemon, label: string): Promise<void> {
-  const sock = join(d.dir, "pmtr.sock");
+  const sock = pmtrSocketPath(d.dir);
   const names = Array.from({ length: IDLE_JOBS }, (_, i) => `job-${i}`);
   const before = { rss: memoryMb(d.pid), fds: fdCount(d.pid) };
   const rounds: string[] = [];
@@ -235,3 +235,4 @@ if (wanted("idle")) {
   }
   if (sup) await idle(sup, "supervisord");
 }
+console.log(`done; ${load()}`);

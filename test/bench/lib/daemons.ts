@@ -4,9 +4,9 @@
 // job: `/bin/sleep 1000042` is job 42 whichever supervisor runs it.
 // Cleanup kills only what these functions started, by pid.
 
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { argvOf, childrenOf, isAlive, pollUntil } from "./proc.ts";
 
@@ -131,10 +131,25 @@ export function benchDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `pmtr-bench-${prefix}-`));
 }
 
+/** The configuration and the control socket live in separate directories, as /etc/pmtr.conf
+ *  and /run/pmtr.sock do: pmtr watches the configuration's directory, and the job record it
+ *  keeps beside its socket would otherwise wake that watcher on every change of any job. */
+export function pmtrConfPath(dir: string): string {
+  return join(dir, "etc", "pmtr.conf");
+}
+export function pmtrSocketPath(dir: string): string {
+  // PMTR_BENCH_RUN_DIR=/dev/shm puts the socket (and the job record) on a tmpfs, as /run is on
+  // most hosts; by default it is in the temporary directory like everything else.
+  const base = process.env.PMTR_BENCH_RUN_DIR;
+  return base ? join(base, `pmtr-bench-${basename(dir)}`, "pmtr.sock") : join(dir, "run", "pmtr.sock");
+}
+
 export function startPmtr(dir: string, jobs: readonly BenchJob[], args: readonly string[] = []): Daemon {
-  const conf = join(dir, "pmtr.conf");
+  const conf = pmtrConfPath(dir);
+  mkdirSync(dirname(conf), { recursive: true });
+  mkdirSync(dirname(pmtrSocketPath(dir)), { recursive: true });
   writeFileSync(conf, pmtrConfig(jobs), { mode: 0o644 });
-  return launch("pmtr", dir, [PMTR, "-F", "-c", conf, "-s", join(dir, "pmtr.sock"), ...args]);
+  return launch("pmtr", dir, [PMTR, "-F", "-c", conf, "-s", pmtrSocketPath(dir), ...args]);
 }
 
 export function startSupervisord(bin: string, dir: string, jobs: readonly BenchJob[]): Daemon {
@@ -226,4 +241,5 @@ export function ensureSupervisord(): string | null {
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+  rmSync(dirname(pmtrSocketPath(dir)), { recursive: true, force: true });
 }

@@ -24,5 +24,10 @@ export function figure(label: string, value: string): void {
 
 export function machine(): string {
   const os = readOr("/etc/os-release").match(/^PRETTY_NAME="?([^"\n]*)/m)?.[1] ?? "unknown OS";
-  return `${new Date().toISOString().slice(0, 10)}; ${cpus().length} CPUs, ${cpus()[0]?.model ?? "?"}; ${os}; Bun ${Bun.version}`;
+  return `${new Date().toISOString().slice(0, 10)}; ${cpus().length} CPUs, ${cpus()[0]?.model ?? "?"}; ${os}; Bun ${Bun.version}; ${load()}`;
+}
+
+/** Other work on the machine skews every figure here; print it beside them. */
+export function load(): string {
+  return `load average ${readOr("/proc/loadavg").split(" ").slice(0, 3).join(" ")}`;
 }
