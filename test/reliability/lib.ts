@@ -107,8 +107,9 @@ function insertAt(bytes: Uint8Array, at: number, piece: Uint8Array): Uint8Array 
   return concat([bytes.subarray(0, at), piece, bytes.subarray(at)]);
 }
 
-/** The mutation operators, by name (the name goes into a failure message). */
-export const MUTATIONS: Record<string, (r: Rand, b: Uint8Array) => Uint8Array> = {
+/** The mutation operators, by name (the name goes into a failure message). `sources` are the
+ *  files spliceOther takes pieces from. */
+export const MUTATIONS: Record<string, (r: Rand, b: Uint8Array, sources: readonly Uint8Array[]) => Uint8Array> = {
   flipBits(r, b) {
     const out = b.slice();
     for (let n = 1 + r.int(4); n > 0 && out.length > 0; n--) out[r.int(out.length)]! ^= 1 << r.int(8);
@@ -178,8 +179,8 @@ export const MUTATIONS: Record<string, (r: Rand, b: Uint8Array) => Uint8Array> =
     const open = r.pick(["job {\n", "ulimit {\n", "depends {\n", "{\n"]);
     return concat([b, enc.encode(open.repeat(depth)), enc.encode(r.chance(0.5) ? "}\n".repeat(depth) : "")]);
   },
-  spliceOther(r, b) {
-    const other = r.pick(SEED_FILES).bytes;
+  spliceOther(r, b, sources) {
+    const other = r.pick(sources);
     const from = r.int(other.length + 1);
     return insertAt(b, r.int(b.length + 1), other.subarray(from, from + r.int(200)));
   },
@@ -198,9 +199,16 @@ export function fuzzCase(r: Rand): { bytes: Uint8Array; recipe: string } {
     bytes = seed.bytes;
     recipe = seed.path;
   }
+  const mutated = mutate(r, bytes, SEED_FILES.map((f) => f.bytes));
+  return { bytes: mutated.bytes, recipe: `${recipe}${mutated.recipe}` };
+}
+
+/** `bytes` put through 0-4 mutations (mostly 1-2); the recipe names them. */
+export function mutate(r: Rand, bytes: Uint8Array, sources: readonly Uint8Array[]): { bytes: Uint8Array; recipe: string } {
+  let recipe = "";
   for (let n = r.chance(0.1) ? 0 : 1 + r.int(r.chance(0.7) ? 2 : 4); n > 0; n--) {
     const name = r.pick(MUTATION_NAMES);
-    bytes = MUTATIONS[name]!(r, bytes);
+    bytes = MUTATIONS[name]!(r, bytes, sources);
     recipe += ` ${name}`;
   }
   return { bytes, recipe };
