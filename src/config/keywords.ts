@@ -81,11 +81,16 @@ function usageOf(keyword: Token): string {
   return jobKeyword(keyword.text)?.usage ?? keyword.text;
 }
 
+/** Words of a statement quoted in a "takes one value" message; more are shown as "...". */
+const MAX_WORDS_SHOWN = 4;
+
 function one<T>(schema: v.ValueSchema<T>, set: (job: DraftJob, value: T, token: Token) => void): Take {
   return (job, words, keyword, errors) => {
     const [word] = words;
     if (words.length !== 1 || !word) {
-      const got = words.length === 0 ? "nothing" : `${words.length} words: ${words.map((w) => show(w.text)).join(" ")}`;
+      // A few words show what went wrong; all of them made a 2 MB message of a line of 500 000.
+      const shown = words.slice(0, MAX_WORDS_SHOWN).map((w) => show(w.text)).join(" ");
+      const got = words.length === 0 ? "nothing" : `${words.length} words: ${shown}${words.length > MAX_WORDS_SHOWN ? " ..." : ""}`;
       errors.add(keyword.line, `${keyword.text} takes one value, got ${got} (expected: ${usageOf(keyword)})`);
       return undefined;
     }

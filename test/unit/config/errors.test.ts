@@ -193,6 +193,12 @@ describe("every error at once", () => {
     }
   });
 
+  test.each(["user", "dir", "env", "out", "wait"])("a %s statement of 500 000 words makes a short message, its first words shown", (keyword) => {
+    const errors = errorsOf(inJob(`${keyword}${" a".repeat(500_000)}`));
+    expect(errors.every((e) => e.message.length < 300)).toBe(true);
+    if (keyword !== "wait") expect(errors.map((e) => e.message)).toContainEqual(expect.stringContaining('got 500000 words: "a" "a" "a" "a" ... (expected: '));
+  });
+
   test("a long value is cut short in the message", () => {
     const [error] = errorsOf(`x${"a".repeat(9 * 1024 * 1024)}\n`);
     expect(error?.message).toBe(`unknown keyword "x${"a".repeat(47)}..." outside a job (expected job {, report to or listen on)`);
