@@ -11,6 +11,8 @@ describe("valid datagrams", () => {
     ["  \tdisable   a \r\n", [{ enabled: false, names: ["a"] }]],
     ["enable a b disable c", [{ enabled: true, names: ["a", "b"] }, { enabled: false, names: ["c"] }]],
     ["disable a\nenable b\n", [{ enabled: false, names: ["a"] }, { enabled: true, names: ["b"] }]],
+    ["enable a\u00a0b c\u2028d", [{ enabled: true, names: ["a\u00a0b", "c\u2028d"] }]],
+    ["\ufeffdisable a", [{ enabled: false, names: ["a"] }]],
   ])("%j", (text, requests) => {
     expect(parse(text)).toEqual({ ok: true, requests });
   });
@@ -26,6 +28,14 @@ describe("malformed datagrams are refused with one line", () => {
     ["enable a disable\n", 'control datagram "enable a disable" ignored: disable names no job'],
     ["ENABLE a", 'control datagram "ENABLE a" ignored (expected enable NAME... or disable NAME...)'],
     ["enable a\u0000b", "control datagram ignored: it contains control characters"],
+    ["disable\va", "control datagram ignored: it contains control characters"],
+    ["disable\fa", "control datagram ignored: it contains control characters"],
+    // Only space, tab, CR and LF separate words, as in pmtr.conf: Unicode spaces and a
+    // zero-width no-break space are part of a word, so none of these is "disable a". (A leading
+    // byte-order mark is decoding's business: it is dropped, as in pmtr.conf.)
+    ["disable\u00a0a", 'control datagram "disable\\u00a0a" ignored (expected enable NAME... or disable NAME...)'],
+    ["disable\u3000a", 'control datagram "disable\\u3000a" ignored (expected enable NAME... or disable NAME...)'],
+    ["disable\ufeffa", 'control datagram "disable\\ufeffa" ignored (expected enable NAME... or disable NAME...)'],
   ])("%j", (text, message) => {
     const result = parse(text);
     expect(result).toEqual({ ok: false, message });
