@@ -1,21 +1,29 @@
 // `listen on udp://HOST:PORT`: datagrams `enable NAME...` / `disable NAME...` switch jobs on
 // or off at run time. UDP is unauthenticated, so anything but a loopback address earns a
-// warning each time the configuration is applied.
+// warning each time the configuration is applied, and datagrams that change nothing (malformed,
+// or naming no job) are logged at a bounded rate (ignored-log.ts).
 
 import dgram from "node:dgram";
 import type { UdpAddress } from "../config/model.ts";
+import { IgnoredLog } from "./ignored-log.ts";
 import { parseControlDatagram } from "./listen-parse.ts";
 import type { ControlLog, ControlTarget } from "./target.ts";
 import { isIpv6, isLoopbackHost, showUdp } from "./udp-address.ts";
 
 export class UdpListener {
   private current: { readonly key: string; readonly socket: dgram.Socket } | null = null;
+  private readonly ignored: IgnoredLog;
+  /** The jobs' names, read once per applied configuration (configure follows each). */
+  private names: ReadonlySet<string> | null = null;
 
-  constructor(private readonly target: Pick<ControlTarget, "setEnabled">, private readonly log: ControlLog) {}
+  constructor(private readonly target: Pick<ControlTarget, "setEnabled" | "snapshot">, private readonly log: ControlLog) {
+    this.ignored = new IgnoredLog({ log });
+  }
 
   /** Listen on `address` from now on (null: not at all). An unchanged address keeps its socket;
    *  a bind failure is logged and retried at the next configure. */
   configure(address: UdpAddress | null): void {
+    this.names = null;
     const key = address === null ? null : showUdp(address);
     if (address !== null && !isLoopbackHost(address.host)) {
       this.log("warning", `listen on ${key}: UDP control is unauthenticated and this address is reachable from other machines; prefer udp://127.0.0.1:PORT`);
@@ -39,19 +47,32 @@ export class UdpListener {
   close(): void {
     this.current?.socket.close();
     this.current = null;
+    this.ignored.flush();
   }
 
   private receive(bytes: Uint8Array, from: string): void {
     const parsed = parseControlDatagram(bytes);
     if (!parsed.ok) {
-      this.log("warning", `${parsed.message} (from ${from})`);
+      this.ignored.datagram([["warning", `${parsed.message} (from ${from})`]]);
       return;
     }
+    this.names ??= new Set(this.target.snapshot().map((job) => job.name));
+    const known = this.names;
+    const said: Array<["info", string]> = [];
+    const unknown: Array<["info", string]> = [];
     for (const { enabled, names } of parsed.requests) {
-      this.log("info", `udp control from ${from}: ${enabled ? "enable" : "disable"} ${names.join(" ")}`);
-      const unknown = this.target.setEnabled(names, enabled);
+      said.push(["info", `udp control from ${from}: ${enabled ? "enable" : "disable"} ${names.join(" ")}`]);
       // Upstream wording, so existing log searches keep working.
-      for (const name of unknown) this.log("info", `control msg for unknown job ${name}`);
+      for (const name of names) if (!known.has(name)) unknown.push(["info", `control msg for unknown job ${name}`]);
     }
+    if (!parsed.requests.some(({ names }) => names.some((name) => known.has(name)))) {
+      this.ignored.datagram([...said, ...unknown]);
+      return;
+    }
+    // It acts on a job: always said. Its unknown names count as ignored, so that one datagram
+    // naming a real job and a thousand others cannot log a thousand lines every time.
+    for (const [level, message] of said) this.log(level, message);
+    if (unknown.length > 0) this.ignored.datagram(unknown);
+    for (const { enabled, names } of parsed.requests) this.target.setEnabled(names, enabled);
   }
 }

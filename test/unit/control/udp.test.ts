@@ -4,6 +4,7 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import dgram from "node:dgram";
 import { networkInterfaces } from "node:os";
 import type { UdpAddress } from "../../../src/config/model.ts";
+import { IGNORED_BURST } from "../../../src/control/ignored-log.ts";
 import { UdpControl } from "../../../src/control/udp.ts";
 import { waitFor } from "../../helpers.ts";
 import { FakeTarget, job } from "./fake-target.ts";
@@ -109,6 +110,23 @@ test("listen: enable/disable forms reach setEnabled; unknown names and junk are 
   await sendTo(port, new Uint8Array(3000).fill(0x61));
   await waitFor("oversize logged", () => logs.some((l) => l.includes("control datagram of 3000 bytes ignored")));
   expect(target.calls).toEqual(["disable web", "enable web off", "enable a", "disable web"]);
+});
+
+test("listen: a flood of junk and of unknown names is logged at a bounded rate; commands that act always are", async () => {
+  const port = await freePort();
+  udp.configure([], at(port));
+  for (let i = 0; i < IGNORED_BURST; i++) await sendTo(port, `junk ${i}`);
+  // Past the burst: one real job among a thousand unknown names acts and is said, its unknown
+  // names are not; pure junk is only counted.
+  await sendTo(port, `enable web ${Array.from({ length: 300 }, (_, i) => `x${i}`).join(" ")}`);
+  for (let i = 0; i < 50; i++) await sendTo(port, i % 2 ? "reboot" : "enable nosuchjob");
+  await sendTo(port, "disable web");
+  await waitFor("the last command", () => target.calls.includes("disable web"));
+  expect(logs.filter((l) => l.includes('control datagram "junk'))).toHaveLength(IGNORED_BURST);
+  expect(logs.filter((l) => l.includes("unknown job") || l.includes("reboot") || l.includes("nosuchjob"))).toEqual([]);
+  expect(logs.filter((l) => l.startsWith("info: udp control from 127.0.0.1:")).map((l) => l.split(": ").at(-1)!.slice(0, 14))).toEqual(["enable web x0 ", "disable web"]);
+  udp.close();
+  expect(logs.at(-1)).toBe(`warning: 51 more ignored control datagrams not logged one by one (at most ${IGNORED_BURST} a minute are)`);
 });
 
 test("listen: reconfigure to the same address keeps the socket; a new one moves", async () => {
