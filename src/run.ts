@@ -12,13 +12,13 @@ export async function run(args: readonly string[]): Promise<number> {
   const command = parseArgs(args);
   switch (command.kind) {
     case "help":
-      process.stdout.write(USAGE);
+      await write(Bun.stdout, USAGE);
       return EXIT.ok;
     case "version":
-      process.stdout.write(`pmtr ${pkg.version}\n`);
+      await write(Bun.stdout, `pmtr ${pkg.version}\n`);
       return EXIT.ok;
     case "usage-error":
-      process.stderr.write(`pmtr: ${command.message}\n${USAGE}`);
+      await write(Bun.stderr, `pmtr: ${command.message}\n${USAGE}`);
       return EXIT.usage;
     case "client": {
       const { runClient } = await import("./control/socket-client.ts");
@@ -33,12 +33,20 @@ export async function run(args: readonly string[]): Promise<number> {
 }
 
 /** `pmtr -t`: silent and 0 on a valid file (one line per job with -v); every error and 1 if not. */
-function check(options: Options): number {
+async function check(options: Options): Promise<number> {
   const loaded = readConfigFile(options.configPath, { enforceOwnership: process.getuid?.() === 0 });
   if (!loaded.ok) {
-    process.stderr.write(loaded.messages.map((m) => `${m}\n`).join(""));
+    await write(Bun.stderr, loaded.messages.map((m) => `${m}\n`).join(""));
     return EXIT.config;
   }
-  if (options.verbose > 0) process.stdout.write(loaded.config.jobs.map((j) => `${describeJob(j)}\n`).join(""));
+  if (options.verbose > 0) await write(Bun.stdout, loaded.config.jobs.map((j) => `${describeJob(j)}\n`).join(""));
   return EXIT.ok;
+}
+
+/** Writes all of `text` before main exits: process.stdout.write leaves in memory what a pipe
+ *  has not taken yet, and process.exit drops it (`pmtr -t -v | less` showed the first 64 KiB of
+ *  a long listing). A stream that takes nothing more (EPIPE from `| head`, ENOSPC) is not an
+ *  error of the command. */
+async function write(stream: typeof Bun.stdout, text: string): Promise<void> {
+  await Bun.write(stream, text).catch(() => undefined);
 }

@@ -52,6 +52,15 @@ describe("pmtr -t on a valid file", () => {
     expect(stdout.split("\n").filter(Boolean).map((l) => l.split(":")[0])).toEqual(["demux", "doppler", "setup"]);
   });
 
+  test("-v on 20 000 jobs into a pipe that is read only later: every line arrives, exit 0", async () => {
+    const path = write("many.conf", Array.from({ length: 20_000 }, (_, i) => `job {\n  name j${i}\n  cmd /bin/true\n}\n`).join(""));
+    // The reader starts after pmtr has written everything it could: what the pipe did not take
+    // at once must still come (it was dropped at exit: 64 KiB of 300 KiB arrived).
+    const proc = Bun.spawn(["/bin/sh", "-c", 'status=$( { "$0" -t -v -c "$1"; echo $? > "$2"; } | { sleep 0.5; wc -l; } ); echo "$status $(cat "$2")"', PMTR, path, join(dir, "many.status")], { stdout: "pipe", stderr: "pipe" });
+    const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect({ out: out.trim(), err }).toEqual({ out: "20000 0", err: "" });
+  });
+
   test("an empty file is valid (no jobs): exit 0, and -v prints nothing", async () => {
     const { code, stdout, stderr } = await runPmtr(["-t", "-v", "-c", write("empty.conf", "# nothing yet\n")]);
     expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: "", stderr: "" });
