@@ -109,7 +109,18 @@ export function createSpawner(opts: SpawnerOptions): Spawner {
         return { ok: false, step: "spawn", error: `${opts.helperPath} ${HELPER_FLAG}: ${osError(e)}` };
       }
       readOutput(job, proc);
-      const failure = decodeFailure(await readStatus(proc.stdio[3] as number));
+      let status: string;
+      try {
+        status = await readStatus(proc.stdio[3] as number);
+      } catch (e) {
+        // The helper runs, but whether it went on to exec the job is unknown: reading its status
+        // needs fds, and pmtr had none left (EMFILE from epoll_create1). Left alone, that run
+        // would go on untracked, beside the retry, and outlive pmtr: it is killed with its group.
+        run.phase = "failed";
+        killRun(proc);
+        return { ok: false, step: "spawn", error: `${opts.helperPath} ${HELPER_FLAG}: cannot read its status: ${osError(e)}` };
+      }
+      const failure = decodeFailure(status);
       if (failure !== null) {
         run.phase = "failed";
         return { ok: false, ...failure };
@@ -136,6 +147,16 @@ export function createSpawner(opts: SpawnerOptions): Spawner {
     },
     helpers: () => ({ running: helpers, queued: waiting.length }),
   };
+}
+
+/** SIGKILL to a helper (or the job it became) and its group; Bun still reaps it. */
+function killRun(proc: Subprocess): void {
+  try {
+    process.kill(-proc.pid, "SIGKILL"); // detached: it leads its own group once it runs
+  } catch {}
+  try {
+    proc.kill("SIGKILL");
+  } catch {}
 }
 
 /** Everything the helper wrote before its status fd closed (at execve, or at its exit). */

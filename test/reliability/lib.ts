@@ -2,8 +2,9 @@
 // random source, config mutators, and what the suite observes of processes through /proc.
 // Everything is seeded, so a failure names a seed and case number that reproduce it.
 
-import { readdirSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { childrenOf, procStat, readOr } from "../helpers.ts";
 
 /** RELIABILITY_LONG=1: minutes of load instead of CI's short form (docs/RELIABILITY.md). */
@@ -216,6 +217,9 @@ export function mutate(r: Rand, bytes: Uint8Array, sources: readonly Uint8Array[
 
 // ---- what an error line must look like ---------------------------------------------------------
 
+/** The longest error message expected (the longest fixed wording with two values cut to 48). */
+const MAX_MESSAGE = 400;
+
 /**
  * Problems with pmtr's error lines for a file `path` whose content is `bytes`: every line must be
  * `PATH:LINE: message` with LINE within the file, or one of the documented whole-file lines (not
@@ -231,6 +235,8 @@ export function badErrorLines(path: string, bytes: Uint8Array, lines: readonly s
     `^${escaped}: (?:contains a NUL byte on line (?<line>\\d+): not a text file|is not UTF-8 text \\(first invalid byte on line (?<utf>\\d+)\\)|is [\\d.]+ MiB, over the 10 MiB limit for a configuration file|\\d+ more errors? not shown \\(is this the right file\\?\\))$`,
   );
   for (const line of lines) {
+    // A message names the value, cut short: a huge line must not make a huge log record.
+    if (line.length > path.length + MAX_MESSAGE) problems.push(`a message of ${line.length} characters: ${JSON.stringify(line.slice(0, 300))}...`);
     const m = positioned.exec(line) ?? wholeFile.exec(line);
     if (!m) {
       problems.push(`no FILE:LINE: ${JSON.stringify(line.slice(0, 300))}`);
@@ -284,4 +290,18 @@ export function zombieChildren(pid: number): number[] {
 /** Pids of every `started job NAME [PID]` line of a log (any job). */
 export function allStartedPids(log: string): number[] {
   return Array.from(log.matchAll(/: started job \S+ \[(\d+)\]$/gm), (m) => Number(m[1]));
+}
+
+/** Keeps a failed test's whole pmtr log (the failure message shows only its end); returns where. */
+export function keepLog(name: string, log: string): string {
+  const dir = join(tmpdir(), "pmtr-reliability-logs");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}-${process.pid}-${Date.now()}.log`);
+  writeFileSync(path, log);
+  return path;
+}
+
+/** Appends the end of pmtr's log, and where the whole of it is kept, to a failure. */
+export function explain(e: unknown, name: string, log: string): void {
+  if (e instanceof Error) e.message += `\n--- pmtr log (last 3000 characters; all of it in ${keepLog(name, log)}) ---\n${log.slice(-3000)}`;
 }

@@ -14,7 +14,7 @@ import { readConfigFile } from "../../src/os/config-file.ts";
 import {
   cleanupPmtr, cmdlineOf, FIXTURES, isAlive, join, Pmtr, pidsWithArg, procStat, readOr, rmSync, startedPids, tempDir, waitFor, writeConfig,
 } from "../helpers.ts";
-import { allStartedPids, leftovers, LONG, mutate, Rand, report, SEED, SEED_FILES } from "./lib.ts";
+import { allStartedPids, explain, leftovers, LONG, mutate, Rand, report, SEED, SEED_FILES } from "./lib.ts";
 
 const SLEEPER = join(FIXTURES, "reload/sleeper.sh");
 const SLOW_STOP = join(FIXTURES, "reload/slow-stop.sh");
@@ -124,7 +124,8 @@ test(`reload fuzzing: mutated files saved into a running pmtr never disturb its 
     expect(await p.stop(25_000)).toBe(0);
     expect(leftovers(allStartedPids(p.stderr), TAG)).toEqual([]);
   } catch (e) {
-    if (e instanceof Error) e.message += `\n(${recipe})\n--- pmtr log (last 4000) ---\n${p.stderr.slice(-4000)}`;
+    if (e instanceof Error) e.message += `\n(${recipe})`;
+    explain(e, "reload-fuzz", p.stderr);
     throw e;
   } finally {
     await cleanupPmtr(p);
@@ -236,7 +237,7 @@ test("reload storm: 100 saves in about a second, in place and by rename, some in
     expect(await p.stop(25_000)).toBe(0);
     expect(leftovers(allStartedPids(p.stderr), TAG)).toEqual([]);
   } catch (e) {
-    if (e instanceof Error) e.message += `\n--- pmtr log (last 4000) ---\n${p.stderr.slice(-4000)}`;
+    explain(e, "reload-storm", p.stderr);
     throw e;
   } finally {
     await cleanupPmtr(p);

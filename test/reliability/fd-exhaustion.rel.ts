@@ -1,0 +1,74 @@
+// File descriptor exhaustion (issue 7): pmtr under `prlimit --nofile=64:64` asked to run 100
+// jobs (one in four through the exec helper, the others started directly) runs what its fds allow, says
+// why each of the others cannot start, retries them after the delay, never runs a job twice or
+// loses track of one, and stops everything at shutdown. /dev/log is absent here, as in most
+// containers: every message must reach stderr.
+
+import { afterAll, expect, test } from "bun:test";
+import { cleanupPmtr, join, Pmtr, pidsWithArg, procStat, rmSync, tempDir, waitFor, writeConfig, isAlive } from "../helpers.ts";
+import { allStartedPids, explain, footprint, leftovers, report } from "./lib.ts";
+
+const JOBS = 100;
+const NOFILE = 64;
+const TAG = `pmtr-rel-fds-${process.pid}-${Date.now().toString(36)}`;
+const dir = tempDir("pmtr-rel-fds-");
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Group leaders running job i (a run of a job leads its own process group). */
+const runsOf = (i: number) => pidsWithArg(`${TAG}-j${i}`).filter((pid) => procStat(pid)?.pgrp === pid && isAlive(pid));
+
+test(`${JOBS} jobs with ${NOFILE} fds: the jobs that fit run, the others fail to start with the reason and are retried; none runs twice or is lost`, async () => {
+  const conf = writeConfig(dir, Array.from({ length: JOBS }, (_, i) =>
+    `job {\n  name j${i}\n  cmd /bin/sh -c "sleep 600" ${TAG}-j${i}\n${i % 4 === 3 ? "  nice 1\n" : ""}}\n`).join(""));
+  const p = new Pmtr(["-F", "-c", conf, "-s", join(dir, "pmtr.sock")], { wrap: ["prlimit", `--nofile=${NOFILE}:${NOFILE}`] });
+  try {
+    await p.waitLog(`pmtr: managing ${JOBS} jobs`, 15_000);
+    await waitFor("a start refused for want of fds", () => /failed to start: .*(Too many open files|EMFILE)/i.test(p.stderr), 15_000);
+    // Past the 10 s delay: the refused jobs have been retried at least once.
+    await waitFor("a refused job retried after the delay (started again, or refused again)", () => {
+      const lines = p.stderr.split("\n");
+      return lines.some((line, at) => {
+        const name = /: job (j\d+) failed to start: /.exec(line)?.[1];
+        return name !== undefined && lines.slice(at + 1).some((l) => l.includes(`job ${name} failed to start`) || l.includes(`started job ${name} [`));
+      });
+    }, 20_000);
+    const fds = footprint(p.pid).fds;
+
+    // Every job: at most one run at a time, and that run is the one pmtr last logged (a start
+    // in flight is logged a moment after its process appears: it gets that moment).
+    let bad: string[] = [];
+    await waitFor("every job at most once, each run the one pmtr logged", () => {
+      bad = [];
+      for (let i = 0; i < JOBS; i++) {
+        const runs = runsOf(i);
+        if (runs.length > 1) bad.push(`j${i} runs ${runs.length} times: ${runs.join(" ")}`);
+        const started = [...p.stderr.matchAll(new RegExp(`: started job j${i} \\[(\\d+)\\]\\n`, "g"))].map((m) => Number(m[1]));
+        if (runs.length === 1 && started.at(-1) !== runs[0]) bad.push(`j${i} runs as ${runs[0]}, which pmtr did not log as started`);
+      }
+      return bad.length === 0;
+    }, 5_000).catch(() => undefined);
+    const running = Array.from({ length: JOBS }, (_, i) => runsOf(i)).flat();
+    expect(bad).toEqual([]);
+    expect(running.length).toBeGreaterThan(0);
+    expect(running.length).toBeLessThan(JOBS);
+    // Each refusal says which job, which step and why.
+    const refusals = p.stderr.split("\n").filter((l) => l.includes("failed to start"));
+    expect(refusals.filter((l) => !/: job j\d+ failed to start: \w+: .*(Too many open files|EMFILE)/i.test(l))).toEqual([]);
+    // The control socket may refuse a connection for want of an fd, but pmtr is alive and well.
+    expect(p.stderr.match(/.*internal error.*/)?.[0] ?? null).toBe(null);
+
+    expect(await p.stop(20_000)).toBe(0);
+    expect(leftovers(allStartedPids(p.stderr), TAG)).toEqual([]);
+    report("fd-exhaustion", {
+      jobs: JOBS, nofile: NOFILE, running: running.length, refusedStarts: refusals.length, pmtrFds: fds,
+      helperStatusUnreadable: p.count(/cannot read its status/), leftovers: 0,
+    });
+  } catch (e) {
+    explain(e, "fd-exhaustion", p.stderr);
+    throw e;
+  } finally {
+    await cleanupPmtr(p);
+    // A run pmtr lost track of would not be in its log: find it by its marker.
+    for (let i = 0; i < JOBS; i++) for (const pid of runsOf(i)) process.kill(-pid, "SIGKILL");
+  }
+}, 90_000);
