@@ -18,7 +18,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchDir, ensureSupervisord, PMTR, pmtrSocketPath, removeDir, sleepJobs, startPmtr, startSupervisord, type BenchJob, type Daemon } from "./lib/daemons.ts";
-import { contextSwitches, cpuTimeMs, switchesBetween, fdCount, memoryMb, pollUntil, threadCount } from "./lib/proc.ts";
+import { contextSwitches, cpuTimeMs, fdCount, isAlive, memoryMb, pollUntil, switchesBetween, threadCount } from "./lib/proc.ts";
 import { figure, load, machine, median, ms, summary } from "./lib/report.ts";
 
 type Starter = (dir: string, jobs: readonly BenchJob[]) => Daemon;
@@ -35,7 +35,9 @@ async function withDaemon<T>(start: Starter, jobs: readonly BenchJob[], body: (d
   const dir = benchDir("supervise");
   const d = start(dir, jobs);
   try {
-    return await body(d);
+    const result = await body(d);
+    if (isAlive(d.pid)) await d.shutdown();
+    return result;
   } catch (e) {
     console.log(`--- ${d.kind} log (last 20 lines) ---\n${d.log().split("\n").slice(-21).join("\n")}`);
     throw e;
