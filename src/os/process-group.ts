@@ -3,11 +3,15 @@
 // outlive it (SPEC §5).
 
 /** Sends `signal` to process group `pgid`. A group that has already gone (ESRCH) is not an
- *  error: the job may exit between the decision to stop it and the kill. */
+ *  error: the job may exit between the decision to stop it and the kill. SIGTERM is followed
+ *  by SIGCONT, as systemd does: a stopped process (SIGSTOP, SIGTSTP, a debugger) acts on
+ *  SIGTERM only once continued, and would otherwise sit out the whole grace period and get
+ *  SIGKILL without a chance to clean up. */
 export function signalGroup(pgid: number, signal: "SIGTERM" | "SIGKILL"): void {
   checkPgid(pgid);
   try {
     process.kill(-pgid, signal);
+    if (signal === "SIGTERM") process.kill(-pgid, "SIGCONT");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
   }

@@ -43,6 +43,15 @@ describe("process groups", () => {
     await waitFor("the group to be gone", () => !groupAlive(pgid), 15000);
   });
 
+  test("SIGTERM reaches a stopped member: the group is continued, so it ends on SIGTERM, not at SIGKILL", async () => {
+    const leader = Bun.spawn(["/bin/sh", "-c", "kill -STOP $$; exec /bin/sleep 60"], { detached: true, stdio: ["ignore", "ignore", "ignore"] });
+    toKill.push(leader.pid);
+    await waitFor("the leader stopped", () => readFileSync(`/proc/${leader.pid}/stat`, "utf8").split(") ")[1]?.startsWith("T"));
+    signalGroup(leader.pid, "SIGTERM");
+    await leader.exited;
+    expect(leader.signalCode).toBe("SIGTERM");
+  });
+
   test("signalling a group that is gone is not an error", async () => {
     const p = Bun.spawn(["/bin/true"], { detached: true });
     await p.exited;
