@@ -207,13 +207,24 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   const recorder = server === null ? null : createRecorder(recordPath(server.path), log);
   if (server !== null) await stopPreviousGeneration(recordPath(server.path), log);
 
+  let stopping = false;
   let readyTold = false;
+  // The job record is rewritten at most once per turn of the event loop, and not while
+  // shutting down (it is removed at the end): a burst of N changes costs one write, not N.
+  let recordQueued = false;
+  const writeRecord = () => {
+    recordQueued = false;
+    if (!stopping) recorder?.write(supervisor.snapshot());
+  };
   function summary(): string {
     const n = supervisor.runningCount();
     return `${n} ${n === 1 ? "job" : "jobs"} running`;
   }
   function announce(): void {
-    recorder?.write(supervisor.snapshot());
+    if (recorder && !recordQueued && !stopping) {
+      recordQueued = true;
+      setImmediate(writeRecord);
+    }
     udp.changed();
     server?.changed();
     if (!readyTold && supervisor.settled()) {
@@ -236,7 +247,6 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   // Signal handlers do not keep the event loop alive; this never-due timer does.
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
 
-  let stopping = false;
   function loop(): void {
     wakeQueued = false;
     const got = inbox.take();
