@@ -35,6 +35,20 @@ test: dist/pmtr
 bench: dist/pmtr
 	@for b in test/bench/*.ts; do echo "== $$b"; $(BUN) run $$b || exit 1; done
 
+# The reliability suite (docs/RELIABILITY.md): fuzzing, reload storms, churn, faults; as root.
+# Short form (~80 s) unless RELIABILITY_LONG=1. Its files are *.rel.ts, so `make test` does not
+# run them. The churn test mostly waits on its jobs, so it runs beside the others in a second
+# bun; its output follows theirs.
+.PHONY: reliability
+RELIABILITY_CHURN := test/reliability/churn.rel.ts
+RELIABILITY_REST := $(filter-out $(RELIABILITY_CHURN),$(wildcard test/reliability/*.rel.ts))
+reliability: dist/pmtr
+	@churn_log=$$(mktemp); \
+	$(BUN) test --timeout 60000 ./$(RELIABILITY_CHURN) > $$churn_log 2>&1 & churn=$$!; \
+	$(BUN) test --timeout 60000 $(addprefix ./,$(RELIABILITY_REST)); rest=$$?; \
+	wait $$churn; churn=$$?; cat $$churn_log; rm -f $$churn_log; \
+	[ $$rest -eq 0 ] && [ $$churn -eq 0 ]
+
 clean:
 	rm -rf dist
 

@@ -3,7 +3,7 @@
 //
 // How the churn is made: a job that ran less than 10 s is restarted only 10 s after its exit
 // (SPEC §4), so jobs that exit at once would churn at 1/10 s each and mostly sit in the delay.
-// Instead each job runs 10.2-12.2 s and exits 0 (spread, so exits are continuous, not bursts)
+// Instead each job runs 10.5-12.5 s and exits 0 (spread, so exits are continuous, not bursts)
 // and is restarted at once: the real exit -> log -> restart path, ~18 exits/s. On top of that
 // a driver asks the control socket (`pmtr -s SOCK restart` with 5 random jobs, twice a
 // second) to restart running jobs: the stop path (SIGTERM to the group, exit, start at once)
@@ -24,7 +24,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function config(): string {
   return Array.from({ length: JOBS }, (_, i) =>
-    `job {\n  name j${i}\n  cmd /bin/sh -c "sleep $1" ${TAG}-j${i} ${(10.2 + (i % 200) * 0.01).toFixed(2)}\n}\n`).join("");
+    `job {\n  name j${i}\n  cmd /bin/sh -c "sleep $1" ${TAG}-j${i} ${(10.5 + (i % 200) * 0.01).toFixed(2)}\n}\n`).join("");
 }
 
 interface Sample {
