@@ -12,7 +12,10 @@ export type ExitStatus =
   | { readonly kind: "signaled"; readonly signal: string };
 
 export type StartOutcome =
-  | { readonly ok: true; readonly pid: number }
+  /** `startedAtMs` (the now() clock): when the process was created. A run's time counts from
+   *  there, not from when the outcome is seen: starts made in one batch (200 jobs at start-up)
+   *  are seen only after the whole batch, which made a 10.2 s run look like 9 s. */
+  | { readonly ok: true; readonly pid: number; readonly startedAtMs?: number }
   /** `step` names what failed ("user", "dir", "out", "exec", ...), `error` the OS error. */
   | { readonly ok: false; readonly step: string; readonly error: string };
 

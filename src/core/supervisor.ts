@@ -479,9 +479,9 @@ export class Supervisor {
     }
     slot.pid = outcome.pid;
     slot.phase = "running";
-    slot.startedAt = now;
+    slot.startedAt = Math.min(outcome.startedAtMs ?? now, now);
     slot.starts++;
-    slot.bounceAt = slot.spec.bounceSec === null ? null : now + slot.spec.bounceSec * 1000;
+    slot.bounceAt = slot.spec.bounceSec === null ? null : slot.startedAt + slot.spec.bounceSec * 1000;
     this.byPid.set(outcome.pid, slot);
     this.ports.log("info", msg.started(slot.spec.name, outcome.pid));
     const after = slot.after;

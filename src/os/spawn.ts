@@ -89,7 +89,8 @@ export function createSpawner(opts: SpawnerOptions): Spawner {
     if (outcome.ok === "use-helper") return null;
     if (!outcome.ok) return { ok: false, step: outcome.step, error: outcome.error };
     readOutput(job, outcome.proc);
-    return { ok: true, pid: outcome.proc.pid };
+    // performance.now() is the clock of Ports.now() (supervise.ts).
+    return { ok: true, pid: outcome.proc.pid, startedAtMs: performance.now() };
   };
 
   const startWithHelper = async (job: JobSpec): Promise<StartOutcome> => {

@@ -59,9 +59,10 @@ export class FakePorts implements Ports {
     this.changes++;
   }
 
-  /** Resolve every start in flight (autoStart false). */
-  resolveStarts(): void {
-    for (const { job, resolve } of this.pending.splice(0)) resolve(this.outcome(job));
+  /** Resolve every start in flight (autoStart false); `startedAtMs`: when the processes were
+   *  created, as a real spawner reports it (default: not reported). */
+  resolveStarts(startedAtMs?: number): void {
+    for (const { job, resolve } of this.pending.splice(0)) resolve(this.outcome(job, startedAtMs));
   }
 
   /** The live leader of `job`, or undefined. */
@@ -94,12 +95,12 @@ export class FakePorts implements Ports {
     await settle();
   }
 
-  private outcome(job: JobSpec): StartOutcome {
+  private outcome(job: JobSpec, startedAtMs?: number): StartOutcome {
     const failure = this.failures.get(job.name);
     if (failure) return { ok: false, ...failure };
     const pid = this.nextPid++;
     this.procs.push({ pid, job: job.name, signals: [], strays: 0, alive: true });
-    return { ok: true, pid };
+    return startedAtMs === undefined ? { ok: true, pid } : { ok: true, pid, startedAtMs };
   }
 }
 

@@ -21,6 +21,38 @@ describe("restart rules (SPEC §4)", () => {
     expect(ports.lines).not.toContain("job a restarting too fast, delaying restart");
   });
 
+  test("a run's time counts from its process's creation, not from when its start was seen", async () => {
+    const { ports, sup } = setup();
+    ports.autoStart = false;
+    sup.apply(config(job("a", { bounceSec: 60 })));
+    const createdAt = ports.clock;
+    // A batch of starts: this one is seen to have started only 0.5 s after its process was made.
+    await ports.advance(500);
+    ports.resolveStarts(createdAt);
+    await settle();
+    expect(sup.snapshot()[0]!.sinceStartMs).toBe(500);
+    await ports.advance(9_500); // 10 s since the process was created
+    ports.autoStart = true;
+    ports.exit("a");
+    await settle();
+    expect(ports.lines).toContain("job a [100] exited after 10 sec: exit status 0");
+    expect(ports.lines).not.toContain("job a restarting too fast, delaying restart");
+    expect(ports.running("a")?.pid).toBe(101);
+  });
+
+  test("a bounce is timed from the process's creation too", async () => {
+    const { ports, sup } = setup();
+    ports.autoStart = false;
+    sup.apply(config(job("a", { bounceSec: 60 })));
+    const createdAt = ports.clock;
+    await ports.advance(500);
+    ports.resolveStarts(createdAt);
+    await ports.advance(59_499);
+    expect(ports.running("a")?.signals).toEqual([]);
+    await ports.advance(1);
+    expect(ports.running("a")?.signals).toEqual(["SIGTERM"]);
+  });
+
   test("a quick exit delays the restart 10 s from the exit, and says so", async () => {
     const { ports, sup } = setup();
     sup.apply(config(job("a")));
