@@ -10,7 +10,7 @@
 // at ~10 more exits/s. Neither path involves the anti-spin delay, so no exit is left waiting.
 
 import { afterAll, expect, test } from "bun:test";
-import { join, Pmtr, PMTR, procStat, readOr, rmSync, tempDir, waitFor, writeConfig, cleanupPmtr } from "../helpers.ts";
+import { join, Pmtr, PMTR, procStat, readOr, rmSync, startedPids, tempDir, waitFor, writeConfig, cleanupPmtr } from "../helpers.ts";
 import { allStartedPids, explain, footprint, leftovers, LONG, processTable, Rand, report, SEED } from "./lib.ts";
 
 const JOBS = 200;
@@ -82,14 +82,25 @@ test(`churn: ${JOBS} jobs exiting and restarting for ${CHURN_MS / 1000} s: memor
     // Shut down: every job stopped, pmtr exits 0, nothing left.
     expect(await p.stop(30_000)).toBe(0);
     const started = allStartedPids(p.stderr);
-    expect(leftovers(started, TAG)).toEqual([]);
+    // The sessions of each job's last run (older pids may belong to others by now), and the tag.
+    const lastRuns = Array.from({ length: JOBS }, (_, i) => startedPids(p.stderr, `j${i}`).at(-1) ?? 0);
+    expect(leftovers(lastRuns, TAG)).toEqual([]);
 
-    // Every run's exit logged, exactly once, by its pid.
-    const exited = new Map<number, number>();
-    for (const m of p.stderr.matchAll(/: job j\d+ \[(\d+)\] exited after \d+ sec: /g)) exited.set(Number(m[1]), (exited.get(Number(m[1])) ?? 0) + 1);
-    expect(started.filter((pid) => exited.get(pid) !== 1)).toEqual([]);
-    expect(exited.size).toBe(started.length);
-    expect(new Set(started).size).toBe(started.length);
+    // Every run's exit logged, exactly once, after its start. Runs are told apart by job and
+    // pid in log order: over minutes pids wrap around and come back for other runs.
+    const open = new Set<string>();
+    const unmatched: string[] = [];
+    let runs = 0;
+    for (const m of p.stderr.matchAll(/: (?:started job (j\d+) \[(\d+)\]|job (j\d+) \[(\d+)\] exited after \d+ sec: .*)$/gm)) {
+      if (m[1] !== undefined) {
+        runs++;
+        if (open.has(`${m[1]} ${m[2]}`)) unmatched.push(`started twice without an exit: ${m[0]}`);
+        open.add(`${m[1]} ${m[2]}`);
+      } else if (!open.delete(`${m[3]} ${m[4]}`)) unmatched.push(`exit of no run: ${m[0]}`);
+    }
+    expect(unmatched).toEqual([]);
+    expect([...open]).toEqual([]);
+    expect(runs).toBe(started.length);
     // No natural exit came early (it would be delayed), no start failed.
     expect(p.stderr.split("\n").filter((l) => /restarting too fast|failed to start|internal error/.test(l))).toEqual([]);
     expect(clientFailures).toEqual([]);
@@ -108,7 +119,7 @@ test(`churn: ${JOBS} jobs exiting and restarting for ${CHURN_MS / 1000} s: memor
     const fdsEarlyMax = Math.max(...early.map((s) => s.fds));
     const fdsLateMax = Math.max(...late.map((s) => s.fds));
     report("churn", {
-      jobs: JOBS, seconds: (CHURN_MS / 1000).toFixed(0), runs: started.length, exitsDuringChurn: exitsSeen, naturalExits,
+      jobs: JOBS, seconds: (CHURN_MS / 1000).toFixed(0), runs, exitsDuringChurn: exitsSeen, naturalExits,
       controlRestartCommands: restartCommands, pmtrCpuSec: cpuSec.toFixed(1),
       rssStartMiB: mib(samples[0]!.rssKb), rssEarlyMedianMiB: mib(rssEarly), rssLateMedianMiB: mib(rssLate), rssMaxMiB: mib(Math.max(...samples.map((s) => s.rssKb))),
       fdsStart: samples[0]!.fds, fdsEarlyMax, fdsLateMax, fdsMax: Math.max(...samples.map((s) => s.fds)),
@@ -124,6 +135,7 @@ test(`churn: ${JOBS} jobs exiting and restarting for ${CHURN_MS / 1000} s: memor
     expect(rssLate).toBeLessThanOrEqual(rssEarly * 1.15 + 8 * 1024);
   } catch (e) {
     explain(e, "churn", p.stderr);
+    throw e;
   } finally {
     await cleanupPmtr(p, { timeoutMs: 30_000 });
   }

@@ -5,7 +5,7 @@
 // containers: every message must reach stderr.
 
 import { afterAll, expect, test } from "bun:test";
-import { cleanupPmtr, join, Pmtr, pidsWithArg, procStat, rmSync, tempDir, waitFor, writeConfig, isAlive } from "../helpers.ts";
+import { cleanupPmtr, join, Pmtr, PMTR, pidsWithArg, procStat, rmSync, tempDir, waitFor, writeConfig, isAlive } from "../helpers.ts";
 import { allStartedPids, explain, footprint, leftovers, report } from "./lib.ts";
 
 const JOBS = 100;
@@ -54,14 +54,22 @@ test(`${JOBS} jobs with ${NOFILE} fds: the jobs that fit run, the others fail to
     // Each refusal says which job, which step and why.
     const refusals = p.stderr.split("\n").filter((l) => l.includes("failed to start"));
     expect(refusals.filter((l) => !/: job j\d+ failed to start: \w+: .*(Too many open files|EMFILE)/i.test(l))).toEqual([]);
-    // The control socket may refuse a connection for want of an fd, but pmtr is alive and well.
+    // The control socket answers (3: some job is not running), or cannot accept for want of an
+    // fd (4, said in words); either way pmtr is alive and well.
+    const statusCodes: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const client = Bun.spawn([PMTR, "-s", join(dir, "pmtr.sock"), "status"], { stdout: "ignore", stderr: "ignore" });
+      statusCodes.push(await client.exited);
+    }
+    expect(statusCodes.filter((c) => c !== 3 && c !== 4)).toEqual([]);
+    expect(isAlive(p.pid)).toBe(true);
     expect(p.stderr.match(/.*internal error.*/)?.[0] ?? null).toBe(null);
 
     expect(await p.stop(20_000)).toBe(0);
     expect(leftovers(allStartedPids(p.stderr), TAG)).toEqual([]);
     report("fd-exhaustion", {
       jobs: JOBS, nofile: NOFILE, running: running.length, refusedStarts: refusals.length, pmtrFds: fds,
-      helperStatusUnreadable: p.count(/cannot read its status/), leftovers: 0,
+      helperStatusUnreadable: p.count(/cannot read its status/), statusExits: statusCodes.join(","), leftovers: 0,
     });
   } catch (e) {
     explain(e, "fd-exhaustion", p.stderr);

@@ -25,7 +25,9 @@ function badConfig(config: Config): string[] {
   const problems: string[] = [];
   const names = new Set<string>();
   for (const job of config.jobs) {
-    if (!/^\S+$/.test(job.name) || names.has(job.name)) problems.push(`bad or duplicate name ${JSON.stringify(job.name)}`);
+    // Words in pmtr.conf are separated by space and tab only (a no-break space is part of a
+    // name, as src/control/listen-parse.ts documents); control characters are errors.
+    if (!/^[^ \t\r\n\x00-\x1f\x7f]+$/.test(job.name) || names.has(job.name)) problems.push(`bad or duplicate name ${JSON.stringify(job.name)}`);
     names.add(job.name);
     if (!job.argv[0]?.startsWith("/")) problems.push(`cmd not absolute: ${JSON.stringify(job.argv)}`);
     if (!job.dir.startsWith("/")) problems.push(`dir not absolute: ${job.dir}`);

@@ -2,11 +2,13 @@
 // random source, config mutators, and what the suite observes of processes through /proc.
 // Everything is seeded, so a failure names a seed and case number that reproduce it.
 
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { childrenOf, procStat, readOr } from "../helpers.ts";
 
+/** Where failed tests' pmtr logs and every run's figures are kept. */
+export const LOG_DIR = join(tmpdir(), "pmtr-reliability-logs");
 /** RELIABILITY_LONG=1: minutes of load instead of CI's short form (docs/RELIABILITY.md). */
 export const LONG = process.env.RELIABILITY_LONG === "1";
 /** RELIABILITY_SEED=N replays a run; by default each run uses a new seed, printed. */
@@ -20,7 +22,11 @@ export const SEED_FILES = ["test/fixtures/configs/valid.conf", "test/fixtures/co
 
 /** One line the suite prints for docs/RELIABILITY.md: `reliability: NAME key=value ...`. */
 export function report(name: string, figures: Record<string, string | number>): void {
-  console.log(`reliability: ${name} ${Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  const line = `reliability: ${name} ${Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(" ")}`;
+  console.log(line);
+  // Also kept in a file: RELIABILITY.md's figures come from there.
+  mkdirSync(LOG_DIR, { recursive: true });
+  appendFileSync(join(LOG_DIR, "figures.txt"), `${new Date().toISOString()} ${LONG ? "long" : "short"} ${line}\n`);
 }
 
 // ---- a seeded random source (mulberry32) --------------------------------------------------
@@ -294,9 +300,8 @@ export function allStartedPids(log: string): number[] {
 
 /** Keeps a failed test's whole pmtr log (the failure message shows only its end); returns where. */
 export function keepLog(name: string, log: string): string {
-  const dir = join(tmpdir(), "pmtr-reliability-logs");
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${name}-${process.pid}-${Date.now()}.log`);
+  mkdirSync(LOG_DIR, { recursive: true });
+  const path = join(LOG_DIR, `${name}-${process.pid}-${Date.now()}.log`);
   writeFileSync(path, log);
   return path;
 }
