@@ -40,7 +40,12 @@ export function absolutePath(what: string): ValueSchema<string> {
 /** `out`, `err`, `in`: relative to `dir` unless absolute; `syslog` is passed through as is. */
 export const ioPath: ValueSchema<string> = z.string();
 
-export const jobName: ValueSchema<string> = z.string();
+// No whitespace of any kind (the lexer splits only on ASCII blanks, so a no-break space would
+// otherwise pass) and no control or invisible format characters: a name is typed in
+// `pmtr status NAME` and UDP datagrams and read in logs.
+export const jobName: ValueSchema<string> = z
+  .string()
+  .regex(/^[^\s\p{Cc}\p{Cf}]+$/u, { error: (iss) => `name ${show(String(iss.input))} contains whitespace or invisible characters (use letters, digits, - or _)` });
 
 // POSIX portable user names (plus the trailing $ of Samba machine accounts), or a numeric uid.
 // Whether the user exists is checked when the job starts: accounts come and go.

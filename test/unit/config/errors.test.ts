@@ -39,6 +39,8 @@ describe("statements inside a job (extra lines start at line 4)", () => {
     ),
     ["name without value", inJob().replace("name j", "name"), [[2, "name takes one value, got nothing (expected: name NAME)"]]],
     ["name with a space", inJob().replace("name j", "name my job"), [[2, 'name takes one value, got 2 words: "my" "job" (expected: name NAME)']]],
+    ["a name with a no-break space", inJob().replace("name j", "name my\u00a0job"), [[2, 'name "my\u00a0job" contains whitespace or invisible characters (use letters, digits, - or _)']]],
+    ["a name with a zero-width space", inJob().replace("name j", "name my\u200bjob"), [[2, 'name "my\u200bjob" contains whitespace or invisible characters (use letters, digits, - or _)']]],
     ["quoted name", inJob().replace("name j", 'name "my job"'), [[2, 'quotes are only allowed in cmd arguments and env values (found "my job" after name)']]],
     ["cmd without program", inJob().replace("cmd /bin/true", "cmd"), [[3, "cmd needs a program (expected: cmd /path/to/program ARGS)"]]],
     ["relative cmd", inJob().replace("cmd /bin/true", "cmd demux -v"), [[3, 'cmd "demux" is not an absolute path (pmtr does not search PATH: write the full path, e.g. /usr/bin/demux)']]],
