@@ -179,7 +179,9 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     supervisor.apply(config);
     udp.configure(config.reportTo, config.listenOn);
     syncDependsWatches();
-    notifier.ready(summary());
+    // No STATUS here: the jobs just started are not running yet; announce() sends the
+    // summary once they are.
+    notifier.ready();
     return { applied: true };
   };
 
