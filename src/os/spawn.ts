@@ -107,7 +107,12 @@ export function createSpawner(opts: SpawnerOptions): Spawner {
           onExit: (p) => finish(run, p.pid, p),
         });
       } catch (e) {
-        return { ok: false, step: "spawn", error: `${opts.helperPath} ${HELPER_FLAG}: ${osError(e)}` };
+        const error = osError(e);
+        // Out of fds is pmtr's own condition, whatever the job: say so, and what fixes it.
+        if (/Too many open files/i.test(error)) {
+          return { ok: false, step: "spawn", error: `pmtr has no file descriptors left (${error}): raise pmtr's open-files limit (ulimit -n, LimitNOFILE=) or run fewer jobs` };
+        }
+        return { ok: false, step: "spawn", error: `${opts.helperPath} ${HELPER_FLAG}: ${error}` };
       }
       readOutput(job, proc);
       let status: string;
