@@ -12,7 +12,7 @@
 // promise has resolved, exactly once. A start that resolves {ok: false} never calls onExit:
 // the helper that failed is reaped here and its exit is not the job's.
 
-import { closeSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import type { Subprocess } from "bun";
 import type { JobSpec } from "../config/model.ts";
 import type { ExitStatus, StartOutcome } from "../core/ports.ts";
@@ -83,6 +83,7 @@ export function createSpawner(opts: SpawnerOptions): Spawner {
   };
 
   const startDirect = (job: JobSpec): StartOutcome | null => {
+    if (!fdsToSpare()) return OUT_OF_FDS;
     const run: Run = { phase: "running", exit: null };
     const env = Object.fromEntries(jobEnvironment(process.env, job.env, null));
     const outcome = spawnDirect(job, { env, onExit: (proc) => finish(run, proc.pid, proc) });
@@ -99,6 +100,7 @@ export function createSpawner(opts: SpawnerOptions): Spawner {
     try {
       const run: Run = { phase: "starting", exit: null };
       let proc: Subprocess;
+      if (!fdsToSpare()) return OUT_OF_FDS;
       try {
         proc = Bun.spawn([opts.helperPath, HELPER_FLAG], {
           env: { ...process.env, [SETTINGS_VAR]: encodeSettings(job) },
@@ -153,6 +155,30 @@ export function createSpawner(opts: SpawnerOptions): Spawner {
     },
     helpers: () => ({ running: helpers, queued: waiting.length }),
   };
+}
+
+/** Bun.spawn needs a few fds of its own after the fork (pidfd_open, its exec-error pipe). If one
+ *  of them fails for want of fds, Bun throws, but the child has already been started and is then
+ *  lost to pmtr: seen under `prlimit --nofile=64`, a job's grandchild outlived everything. So no
+ *  spawn is attempted unless this many fds could be opened a moment before. */
+const FDS_NEEDED_TO_SPAWN = 8;
+
+const OUT_OF_FDS: StartOutcome = {
+  ok: false,
+  step: "spawn",
+  error: "pmtr has no file descriptors left (Too many open files): raise pmtr's open-files limit (ulimit -n, LimitNOFILE=) or run fewer jobs",
+};
+
+function fdsToSpare(): boolean {
+  const held: number[] = [];
+  try {
+    for (let i = 0; i < FDS_NEEDED_TO_SPAWN; i++) held.push(openSync("/dev/null", "r"));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    for (const fd of held) closeSync(fd);
+  }
 }
 
 /** SIGKILL to a helper (or the job it became) and its group; Bun still reaps it. */

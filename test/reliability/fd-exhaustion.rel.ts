@@ -5,6 +5,7 @@
 // containers: every message must reach stderr.
 
 import { afterAll, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
 import { cleanupPmtr, join, Pmtr, PMTR, pidsWithArg, procStat, rmSync, tempDir, waitFor, writeConfig, isAlive } from "../helpers.ts";
 import { allStartedPids, explain, footprint, leftovers, report } from "./lib.ts";
 
@@ -14,12 +15,26 @@ const TAG = `pmtr-rel-fds-${process.pid}-${Date.now().toString(36)}`;
 const dir = tempDir("pmtr-rel-fds-");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Live processes whose environment holds `entry`. */
+function withEnvMarker(entry: string): string[] {
+  const found: string[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/environ`, "utf8").split("\0").includes(entry) && isAlive(Number(name))) found.push(`${name} ${readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ")}`);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
 /** Group leaders running job i (a run of a job leads its own process group). */
 const runsOf = (i: number) => pidsWithArg(`${TAG}-j${i}`).filter((pid) => procStat(pid)?.pgrp === pid && isAlive(pid));
 
 test(`${JOBS} jobs with ${NOFILE} fds: the jobs that fit run, the others fail to start with the reason and are retried; none runs twice or is lost`, async () => {
   const conf = writeConfig(dir, Array.from({ length: JOBS }, (_, i) =>
-    `job {\n  name j${i}\n  cmd /bin/sh -c "sleep 600" ${TAG}-j${i}\n${i % 4 === 3 ? "  nice 1\n" : ""}}\n`).join(""));
+    `job {\n  name j${i}\n  cmd /bin/sh -c "sleep 600" ${TAG}-j${i}\n  env PMTR_REL_TAG=${TAG}\n${i % 4 === 3 ? "  nice 1\n" : ""}}\n`).join(""));
   const p = new Pmtr(["-F", "-c", conf, "-s", join(dir, "pmtr.sock")], { wrap: ["prlimit", `--nofile=${NOFILE}:${NOFILE}`] });
   try {
     await p.waitLog(`pmtr: managing ${JOBS} jobs`, 15_000);
@@ -67,6 +82,11 @@ test(`${JOBS} jobs with ${NOFILE} fds: the jobs that fit run, the others fail to
 
     expect(await p.stop(20_000)).toBe(0);
     expect(leftovers(allStartedPids(p.stderr), TAG)).toEqual([]);
+    // Also what pmtr never logged: a run whose start Bun reported as failed after its fork would
+    // be in no log, and its `sleep` child carries no marker in argv, only in its environment.
+    let stray: string[] = [];
+    await waitFor("no process of any run left", () => (stray = withEnvMarker(`PMTR_REL_TAG=${TAG}`)).length === 0, 2_000).catch(() => undefined);
+    expect(stray).toEqual([]);
     report("fd-exhaustion", {
       jobs: JOBS, nofile: NOFILE, running: running.length, refusedStarts: refusals.length, pmtrFds: fds,
       helperStatusUnreadable: p.count(/cannot read its status/), statusExits: statusCodes.join(","), leftovers: 0,
@@ -78,5 +98,13 @@ test(`${JOBS} jobs with ${NOFILE} fds: the jobs that fit run, the others fail to
     await cleanupPmtr(p);
     // A run pmtr lost track of would not be in its log: find it by its marker.
     for (let i = 0; i < JOBS; i++) for (const pid of runsOf(i)) process.kill(-pid, "SIGKILL");
+    // ... and any process of a run that no log names, found by the marker in its environment.
+    for (const line of withEnvMarker(`PMTR_REL_TAG=${TAG}`)) {
+      try {
+        process.kill(Number(line.split(" ")[0]), "SIGKILL");
+      } catch {
+        // gone meanwhile
+      }
+    }
   }
 }, 90_000);
