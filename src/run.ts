@@ -44,7 +44,7 @@ async function check(options: Options): Promise<number> {
 }
 
 /** Writes all of `text` before main exits: process.stdout.write leaves in memory what a pipe
- *  has not taken yet, and process.exit drops it (`pmtr -t -v | less` showed the first 64 KiB of
+ *  has not taken yet, and exiting (in main) drops it (`pmtr -t -v | less` showed the first 64 KiB of
  *  a long listing). A stream that takes nothing more (EPIPE from `| head`, ENOSPC) is not an
  *  error of the command. */
 async function write(stream: typeof Bun.stdout, text: string): Promise<void> {

@@ -76,9 +76,12 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   if (subreaper) log("warning", subreaper);
 
   // ---- the loop: handlers record, the loop acts -----------------------------------------
+  // Signals that arrive during the awaited start-up steps (control socket, a previous
+  // generation's jobs being stopped) stay recorded and are acted on once start-up is done.
+  let startedUp = false;
   let wakeQueued = false;
   const wake = () => {
-    if (wakeQueued) return;
+    if (wakeQueued || !startedUp) return;
     wakeQueued = true;
     setImmediate(loop);
   };
@@ -248,6 +251,8 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   const watchdog = notifier.watchdogMs === null ? null : setInterval(() => notifier.watchdog(), notifier.watchdogMs);
   // Signal handlers do not keep the event loop alive; this never-due timer does.
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
+  startedUp = true;
+  wake();
 
   function loop(): void {
     wakeQueued = false;
@@ -285,11 +290,14 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     try {
       action();
     } catch (e) {
-      log("err", `internal error (pmtr keeps running): ${errorText(e)}`);
+      internalError(e);
     }
   }
-  process.on("uncaughtException", (e) => log("err", `internal error (pmtr keeps running): ${errorText(e)}`));
-  process.on("unhandledRejection", (e) => log("err", `internal error (pmtr keeps running): ${errorText(e)}`));
+  function internalError(e: unknown): void {
+    log("err", `internal error (pmtr keeps running): ${errorText(e)}`);
+  }
+  process.on("uncaughtException", internalError);
+  process.on("unhandledRejection", internalError);
 
   return exited;
 }

@@ -23,7 +23,6 @@ export const msg = {
   removed: (name: string) => `stopping job ${name}: removed from the configuration`,
   disabled: (name: string) => `stopping job ${name}: disabled`,
   changed: (name: string) => `restarting job ${name}: definition changed`,
-  waitHolds: (name: string) => `holding later jobs until job ${name} exits`,
 };
 
 /** "exit status 0" or "killed by SIGTERM", as the exit line and `pmtr status` say it. */

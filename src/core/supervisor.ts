@@ -309,8 +309,8 @@ export class Supervisor {
 
   snapshot(): JobStatus[] {
     const now = this.ports.now();
-    const gate = this.gateIndex();
     const order = this.startOrderOf();
+    const gate = this.gateIndex(order);
     return this.slots
       .filter((s) => !s.removed)
       .map((slot) => ({
@@ -338,7 +338,7 @@ export class Supervisor {
   /** True once nothing is being started and no job is held back by a `wait` job: the
    *  initial start is complete (sd_notify READY). */
   settled(): boolean {
-    return !this.slots.some((s) => s.phase === "starting") && this.gateIndex() === null;
+    return !this.slots.some((s) => s.phase === "starting") && this.gateIndex(this.startOrderOf()) === null;
   }
 
   /** How many jobs have a running process. */
@@ -507,8 +507,7 @@ export class Supervisor {
   }
 
   /** Position (in start order) of the first `wait` job that still holds later jobs, or null. */
-  private gateIndex(): number | null {
-    const order = this.startOrderOf();
+  private gateIndex(order: Map<Slot, number>): number | null {
     let gate: number | null = null;
     for (const [slot, i] of order) {
       if (!slot.spec.wait || slot.waitCleared || !this.wantsToRun(slot) || slot.phase === "done") continue;
@@ -565,8 +564,8 @@ export class Supervisor {
   /** Starts what may start now, finishes a shutdown that is complete, sets the alarm. */
   private converge(): void {
     if (!this.shuttingDown) {
-      const gate = this.gateIndex();
       const order = this.startOrderOf();
+      const gate = this.gateIndex(order);
       const ordered = [...order.keys()];
       for (const slot of ordered) {
         if (gate !== null && order.get(slot)! > gate) break;

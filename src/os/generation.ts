@@ -29,26 +29,26 @@ export function recordPath(socketPath: string): string {
   return socketPath.endsWith(".sock") ? `${socketPath.slice(0, -".sock".length)}.jobs` : `${socketPath}.jobs`;
 }
 
-/** Start time of `pid` as /proc/PID/stat gives it, or null if there is no such process. */
-export function processStart(pid: number): string | null {
+/** Fields of /proc/PID/stat after the command name (field 3 onwards), or null if no such process. */
+function statFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may contain spaces and parentheses: fields follow the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields[19] ?? null; // field 22 overall
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return null;
   }
 }
 
+/** Start time of `pid` (field 22 of /proc/PID/stat), or null if there is no such process. */
+export function processStart(pid: number): string | null {
+  return statFields(pid)?.[19] ?? null;
+}
+
+/** Process group of `pid` (field 5), or null. */
 function processGroup(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[2]); // field 5 overall
-  } catch {
-    return null;
-  }
+  const pgrp = statFields(pid)?.[2];
+  return pgrp === undefined ? null : Number(pgrp);
 }
 
 /** Keeps the record of this pmtr's running jobs. Writes only when the set changed. */
