@@ -3,6 +3,7 @@
 
 import type { ErrorList } from "./errors.ts";
 import type { JobSpec, Rlimit } from "./model.ts";
+import { DEFAULT_POLICY } from "./defaults.ts";
 import { show } from "./show.ts";
 
 export interface DraftJob {
@@ -62,5 +63,14 @@ export function finishJob(d: DraftJob, errors: ErrorList): JobSpec | null {
     wait: d.wait,
     once: d.once,
     disabled: d.disabled,
+    policy: DEFAULT_POLICY,
+    ready: null,
+    after: [],
+    check: null,
+    rotate: null,
+    hooks: { onExit: null, onFail: null },
+    envFiles: [],
+    instance: null,
+    source: { file: "", line: d.line },
   };
 }

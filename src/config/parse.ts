@@ -15,7 +15,7 @@ export function parseConfig(text: string): ParseResult {
   if (errors.count > 0) return deepFreeze({ ok: false, errors: errors.sorted() });
   return deepFreeze({
     ok: true,
-    config: { jobs: parsed.jobs, reportTo: parsed.reportTo, listenOn: parsed.listenOn },
+    config: { jobs: parsed.jobs, reportTo: parsed.reportTo, listenOn: parsed.listenOn, metricsOn: null, includes: [], files: [] },
   });
 }
 

@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { makeJob } from "../../src/config/defaults.ts";
 import type { JobSpec } from "../../src/config/model.ts";
 import { createSpawner } from "../../src/os/spawn.ts";
 
@@ -24,11 +25,7 @@ const waitExit = (pid: number) =>
   exitWaits.get(pid) ?? new Promise<void>((r) => exited.set(pid, r));
 
 function job(over: Partial<JobSpec> = {}): JobSpec {
-  return {
-    name: "bench", argv: ["/bin/true"], dir: "/", in: "/dev/null", out: "/dev/null", err: "/dev/null", user: null,
-    env: [], nice: 0, cpu: null, ulimits: [], bounceSec: null, depends: [], order: 0, wait: false, once: false, disabled: false,
-    ...over,
-  };
+  return makeJob({ name: "bench", argv: ["/bin/true"], ...over });
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

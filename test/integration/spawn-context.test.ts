@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { dlopen } from "bun:ffi";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
+import { makeJob } from "../../src/config/defaults.ts";
 import type { JobSpec } from "../../src/config/model.ts";
 import type { ExitStatus } from "../../src/core/ports.ts";
 import { canSpawnDirectly } from "../../src/os/exec-direct.ts";
@@ -47,11 +48,7 @@ function spawner(opts: { allowDirect?: boolean; maxConcurrentHelpers?: number } 
 }
 
 function job(over: Partial<JobSpec>): JobSpec {
-  return {
-    name: "probe", argv: ["/bin/true"], dir: "/", in: "/dev/null", out: "/dev/null", err: "/dev/null", user: null,
-    env: [], nice: 0, cpu: null, ulimits: [], bounceSec: null, depends: [], order: 0, wait: false, once: false, disabled: false,
-    ...over,
-  };
+  return makeJob({ name: "probe", argv: ["/bin/true"], ...over });
 }
 
 /** A fresh directory that the probe, even as nobody, can write its report into. */

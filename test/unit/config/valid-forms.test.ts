@@ -2,13 +2,12 @@
 
 import { describe, expect, test } from "bun:test";
 import { parseConfig } from "../../../src/config/index.ts";
+import { makeJob } from "../../../src/config/defaults.ts";
 import type { JobSpec } from "../../../src/config/model.ts";
 import { inJob, onlyJob, valid } from "./helpers.ts";
 
-const DEFAULTS: JobSpec = {
-  name: "j", argv: ["/bin/true"], dir: "/", in: "/dev/null", out: "/dev/null", err: "/dev/null", user: null, env: [],
-  nice: 0, cpu: null, ulimits: [], bounceSec: null, depends: [], order: 0, wait: false, once: false, disabled: false,
-};
+// Where the block stands is not part of the definition (model.ts sameJob); not compared here.
+const DEFAULTS: JobSpec = { ...makeJob({ name: "j", argv: ["/bin/true"] }), source: expect.anything() };
 
 describe("a job with only name and cmd", () => {
   test("gets every default of SPEC §2", () => {
@@ -122,8 +121,8 @@ describe("globals", () => {
 
 describe("the file as a whole", () => {
   test("an empty file is a valid configuration with no jobs", () => {
-    expect(valid("")).toEqual({ jobs: [], reportTo: [], listenOn: null });
-    expect(valid("# nothing yet\n\n")).toEqual({ jobs: [], reportTo: [], listenOn: null });
+    expect(valid("")).toEqual({ jobs: [], reportTo: [], listenOn: null, metricsOn: null, includes: [], files: [] });
+    expect(valid("# nothing yet\n\n")).toEqual({ jobs: [], reportTo: [], listenOn: null, metricsOn: null, includes: [], files: [] });
   });
 
   test("jobs keep file order", () => {
@@ -146,6 +145,8 @@ describe("the file as a whole", () => {
       in: "demux.in", user: "daemon", env: ["VAR=VALUE"], nice: 5, cpu: [0, 2, 3, 4],
       ulimits: [{ resource: "RLIMIT_NOFILE", value: 4096 }], bounceSec: 86400, depends: ["/etc/demux.conf"], order: 2,
       wait: true, once: true, disabled: true,
+      policy: DEFAULTS.policy, ready: null, after: [], check: null, rotate: null, hooks: DEFAULTS.hooks, envFiles: [],
+      instance: null, source: expect.anything(),
     });
     expect(config.reportTo).toEqual([{ host: "127.0.0.1", port: 9999, iface: null }]);
     expect(config.listenOn).toEqual({ host: "127.0.0.1", port: 10000, iface: null });

@@ -2,6 +2,7 @@
 // resolve when the test says so (or at once with autoStart), exits happen when the test
 // says so, and time moves only through advance(), which rings the alarm like a timer would.
 
+import { makeJob } from "../../../src/config/defaults.ts";
 import type { Config, JobSpec } from "../../../src/config/model.ts";
 import type { Digest, ExitStatus, LogLevel, Ports, StartOutcome } from "../../../src/core/ports.ts";
 import { Supervisor } from "../../../src/core/supervisor.ts";
@@ -110,30 +111,11 @@ export async function settle(): Promise<void> {
 }
 
 export function job(name: string, extra: Partial<JobSpec> = {}): JobSpec {
-  return {
-    name,
-    argv: [`/bin/${name}`],
-    dir: "/",
-    in: "/dev/null",
-    out: "/dev/null",
-    err: "/dev/null",
-    user: null,
-    env: [],
-    nice: 0,
-    cpu: null,
-    ulimits: [],
-    bounceSec: null,
-    depends: [],
-    order: 0,
-    wait: false,
-    once: false,
-    disabled: false,
-    ...extra,
-  };
+  return makeJob({ name, argv: [`/bin/${name}`], ...extra });
 }
 
 export function config(...jobs: JobSpec[]): Config {
-  return { jobs, reportTo: [], listenOn: null };
+  return { jobs, reportTo: [], listenOn: null, metricsOn: null, includes: [], files: [] };
 }
 
 export function setup(): { ports: FakePorts; sup: Supervisor } {
