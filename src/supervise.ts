@@ -12,6 +12,7 @@ import type { Config } from "./config/model.ts";
 import { defaultSocketPath } from "./control/socket-path.ts";
 import { startControlServer, type ControlServer } from "./control/socket-server.ts";
 import type { ControlTarget, ReloadOutcome } from "./control/target.ts";
+import { MetricsControl } from "./control/metrics.ts";
 import { UdpControl } from "./control/udp.ts";
 import { msg } from "./core/messages.ts";
 import type { Ports } from "./core/ports.ts";
@@ -175,12 +176,15 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     if (!next.ok) {
       for (const line of next.messages) log("err", line);
       log("err", "keeping the previous configuration");
+      metrics.reloaded(false);
       return { applied: false, messages: next.messages };
     }
     notifier.reloading();
     config = next.config;
     supervisor.apply(config);
     udp.configure(config.reportTo, config.listenOn);
+    metrics.reloaded(true);
+    metrics.configure(config.metricsOn);
     syncDependsWatches();
     // No STATUS here: the jobs just started are not running yet; announce() sends the
     // summary once they are.
@@ -198,6 +202,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     reload: async () => rescan(true),
   };
   const udp = new UdpControl(target, log);
+  const metrics = new MetricsControl(target, log);
   const socketPath = options.socketPath ?? defaultSocketPath(process.getuid?.() ?? 0, process.env);
   const started = await startControlServer(socketPath, target, log);
   let server: ControlServer | null = null;
@@ -244,6 +249,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     guard(() => rescan(false));
   }), (m) => log("warning", m));
   udp.configure(config.reportTo, config.listenOn);
+  metrics.configure(config.metricsOn);
   supervisor.apply(config);
   syncDependsWatches();
   log("notice", msg.managing(config.jobs.length));
@@ -270,6 +276,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       configWatch.close();
       for (const watch of dependsWatches.values()) watch.close();
       udp.close();
+      metrics.close();
       void supervisor.shutdown().then(() => {
         recorder?.remove();
         server?.close();
