@@ -3,7 +3,7 @@
 // control surfaces, jobs — then one event loop where signal handlers only record and this
 // module acts, and finally a clean shutdown.
 //
-// Start-up failures return 1 (configuration) or 3 (pidfile, control socket given with -s);
+// Start-up failures return 1 (configuration) or 3 (pidfile, another pmtr on the control socket, the socket);
 // after start-up nothing a job, a file or a datagram does can make pmtr exit.
 
 import { existsSync } from "node:fs";
@@ -23,6 +23,7 @@ import { createDependsDigest } from "./os/depends-digest.ts";
 import { createRecorder, recordPath, stopPreviousGeneration } from "./os/generation.ts";
 import { detach, takeDaemonChild } from "./os/daemon.ts";
 import { createLogger } from "./os/logger.ts";
+import { acquireInstanceLock } from "./os/instance-lock.ts";
 import { acquirePidfile } from "./os/pidfile.ts";
 import { groupAlive, signalGroup } from "./os/process-group.ts";
 import { becomeSubreaper, reapOrphans } from "./os/reaper.ts";
@@ -73,6 +74,16 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   if (pidfile && !pidfile.ok) return fail(EXIT.runtime, [pidfile.message]);
   const releasePidfile = () => (pidfile?.ok ? pidfile.release() : undefined);
 
+  // One pmtr per control socket (SPEC §11), decided before anything of the socket's is touched:
+  // its job record, the socket file, the jobs.
+  const socketPath = options.socketPath ?? defaultSocketPath(process.getuid?.() ?? 0, process.env);
+  const locked = acquireInstanceLock(socketPath, process.pid);
+  if (!locked.ok) {
+    releasePidfile();
+    return fail(EXIT.runtime, [locked.message]);
+  }
+  const lock = locked;
+
   const subreaper = becomeSubreaper();
   if (subreaper) log("warning", subreaper);
 
@@ -87,6 +98,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     setImmediate(loop);
   };
   const inbox = installSignals(wake);
+  for (const problem of inbox.problems) log("warning", problem);
   let finished: (code: number) => void = () => {};
   const exited = new Promise<number>((resolve) => (finished = resolve));
 
@@ -203,19 +215,18 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   };
   const udp = new UdpControl(target, log);
   const metrics = new MetricsControl(target, log);
-  const socketPath = options.socketPath ?? defaultSocketPath(process.getuid?.() ?? 0, process.env);
   const started = await startControlServer(socketPath, target, log);
-  let server: ControlServer | null = null;
-  if (started.ok) server = started.server;
-  else if (options.socketPath !== null) {
+  if (!started.ok) {
     inbox.close();
+    lock.release();
     releasePidfile();
     return fail(EXIT.runtime, [started.message]);
-  } else log("warning", `${started.message}; \`pmtr status\` and friends will not reach this pmtr`);
+  }
+  const server: ControlServer = started.server;
 
-  // Only the pmtr that owns the socket path owns the job record beside it.
-  const recorder = server === null ? null : createRecorder(recordPath(server.path), log);
-  if (server !== null) await stopPreviousGeneration(recordPath(server.path), log);
+  // The lock makes this pmtr the owner of the job record beside the socket.
+  const recorder = createRecorder(recordPath(server.path), log);
+  await stopPreviousGeneration(recordPath(server.path), log);
 
   let stopping = false;
   let readyTold = false;
@@ -224,7 +235,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   let recordQueued = false;
   const writeRecord = () => {
     recordQueued = false;
-    if (!stopping) recorder?.write(supervisor.snapshot());
+    if (!stopping) recorder.write(supervisor.snapshot());
   };
   function summary(): string {
     const n = supervisor.runningCount();
@@ -236,7 +247,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       setImmediate(writeRecord);
     }
     udp.changed();
-    server?.changed();
+    server.changed();
     if (!readyTold && supervisor.settled()) {
       readyTold = true;
       notifier.ready(summary());
@@ -269,6 +280,11 @@ export async function supervise(options: Options, args: readonly string[]): Prom
         supervisor.reaped();
       });
     }
+    for (const name of got.ignored) log("notice", msg.ignoringSignal(name));
+    if (got.reopen) {
+      log("notice", msg.reopening);
+      for (const error of inbox.reopen()) internalError(error);
+    }
     if (got.shutdown !== null && !stopping) {
       stopping = true;
       log("notice", `pmtr: exiting on signal ${got.shutdown}`);
@@ -278,8 +294,9 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       udp.close();
       metrics.close();
       void supervisor.shutdown().then(() => {
-        recorder?.remove();
-        server?.close();
+        recorder.remove();
+        server.close();
+        lock.release();
         releasePidfile();
         if (watchdog) clearInterval(watchdog);
         clearInterval(keepAlive);

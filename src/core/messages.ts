@@ -23,6 +23,8 @@ export const msg = {
   removed: (name: string) => `stopping job ${name}: removed from the configuration`,
   disabled: (name: string) => `stopping job ${name}: disabled`,
   changed: (name: string) => `restarting job ${name}: definition changed`,
+  ignoringSignal: (name: string) => `ignoring signal ${name}`,
+  reopening: "reopening log files",
 };
 
 /** "exit status 0" or "killed by SIGTERM", as the exit line and `pmtr status` say it. */
