@@ -3,7 +3,7 @@
 // control surfaces, jobs — then one event loop where signal handlers only record and this
 // module acts, and finally a clean shutdown.
 //
-// Start-up failures return 1 (configuration) or 3 (pidfile, control socket given with -s);
+// Start-up failures return 1 (configuration) or 3 (pidfile, another pmtr on the control socket, the socket);
 // after start-up nothing a job, a file or a datagram does can make pmtr exit.
 
 import { existsSync } from "node:fs";
@@ -12,6 +12,7 @@ import type { Config } from "./config/model.ts";
 import { defaultSocketPath } from "./control/socket-path.ts";
 import { startControlServer, type ControlServer } from "./control/socket-server.ts";
 import type { ControlTarget, ReloadOutcome } from "./control/target.ts";
+import { MetricsControl } from "./control/metrics.ts";
 import { UdpControl } from "./control/udp.ts";
 import { msg } from "./core/messages.ts";
 import type { Ports } from "./core/ports.ts";
@@ -22,6 +23,7 @@ import { createDependsDigest } from "./os/depends-digest.ts";
 import { createRecorder, recordPath, stopPreviousGeneration } from "./os/generation.ts";
 import { detach, takeDaemonChild } from "./os/daemon.ts";
 import { createLogger } from "./os/logger.ts";
+import { acquireInstanceLock } from "./os/instance-lock.ts";
 import { acquirePidfile } from "./os/pidfile.ts";
 import { groupAlive, signalGroup } from "./os/process-group.ts";
 import { becomeSubreaper, reapOrphans } from "./os/reaper.ts";
@@ -72,6 +74,16 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   if (pidfile && !pidfile.ok) return fail(EXIT.runtime, [pidfile.message]);
   const releasePidfile = () => (pidfile?.ok ? pidfile.release() : undefined);
 
+  // One pmtr per control socket (SPEC §11), decided before anything of the socket's is touched:
+  // its job record, the socket file, the jobs.
+  const socketPath = options.socketPath ?? defaultSocketPath(process.getuid?.() ?? 0, process.env);
+  const locked = acquireInstanceLock(socketPath, process.pid);
+  if (!locked.ok) {
+    releasePidfile();
+    return fail(EXIT.runtime, [locked.message]);
+  }
+  const lock = locked;
+
   const subreaper = becomeSubreaper();
   if (subreaper) log("warning", subreaper);
 
@@ -86,6 +98,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     setImmediate(loop);
   };
   const inbox = installSignals(wake);
+  for (const problem of inbox.problems) log("warning", problem);
   let finished: (code: number) => void = () => {};
   const exited = new Promise<number>((resolve) => (finished = resolve));
 
@@ -175,12 +188,15 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     if (!next.ok) {
       for (const line of next.messages) log("err", line);
       log("err", "keeping the previous configuration");
+      metrics.reloaded(false);
       return { applied: false, messages: next.messages };
     }
     notifier.reloading();
     config = next.config;
     supervisor.apply(config);
     udp.configure(config.reportTo, config.listenOn);
+    metrics.reloaded(true);
+    metrics.configure(config.metricsOn);
     syncDependsWatches();
     // No STATUS here: the jobs just started are not running yet; announce() sends the
     // summary once they are.
@@ -198,19 +214,19 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     reload: async () => rescan(true),
   };
   const udp = new UdpControl(target, log);
-  const socketPath = options.socketPath ?? defaultSocketPath(process.getuid?.() ?? 0, process.env);
+  const metrics = new MetricsControl(target, log);
   const started = await startControlServer(socketPath, target, log);
-  let server: ControlServer | null = null;
-  if (started.ok) server = started.server;
-  else if (options.socketPath !== null) {
+  if (!started.ok) {
     inbox.close();
+    lock.release();
     releasePidfile();
     return fail(EXIT.runtime, [started.message]);
-  } else log("warning", `${started.message}; \`pmtr status\` and friends will not reach this pmtr`);
+  }
+  const server: ControlServer = started.server;
 
-  // Only the pmtr that owns the socket path owns the job record beside it.
-  const recorder = server === null ? null : createRecorder(recordPath(server.path), log);
-  if (server !== null) await stopPreviousGeneration(recordPath(server.path), log);
+  // The lock makes this pmtr the owner of the job record beside the socket.
+  const recorder = createRecorder(recordPath(server.path), log);
+  await stopPreviousGeneration(recordPath(server.path), log);
 
   let stopping = false;
   let readyTold = false;
@@ -219,7 +235,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   let recordQueued = false;
   const writeRecord = () => {
     recordQueued = false;
-    if (!stopping) recorder?.write(supervisor.snapshot());
+    if (!stopping) recorder.write(supervisor.snapshot());
   };
   function summary(): string {
     const n = supervisor.runningCount();
@@ -231,7 +247,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       setImmediate(writeRecord);
     }
     udp.changed();
-    server?.changed();
+    server.changed();
     if (!readyTold && supervisor.settled()) {
       readyTold = true;
       notifier.ready(summary());
@@ -244,6 +260,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     guard(() => rescan(false));
   }), (m) => log("warning", m));
   udp.configure(config.reportTo, config.listenOn);
+  metrics.configure(config.metricsOn);
   supervisor.apply(config);
   syncDependsWatches();
   log("notice", msg.managing(config.jobs.length));
@@ -263,6 +280,11 @@ export async function supervise(options: Options, args: readonly string[]): Prom
         supervisor.reaped();
       });
     }
+    for (const name of got.ignored) log("notice", msg.ignoringSignal(name));
+    if (got.reopen) {
+      log("notice", msg.reopening);
+      for (const error of inbox.reopen()) internalError(error);
+    }
     if (got.shutdown !== null && !stopping) {
       stopping = true;
       log("notice", `pmtr: exiting on signal ${got.shutdown}`);
@@ -270,9 +292,11 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       configWatch.close();
       for (const watch of dependsWatches.values()) watch.close();
       udp.close();
+      metrics.close();
       void supervisor.shutdown().then(() => {
-        recorder?.remove();
-        server?.close();
+        recorder.remove();
+        server.close();
+        lock.release();
         releasePidfile();
         if (watchdog) clearInterval(watchdog);
         clearInterval(keepAlive);
