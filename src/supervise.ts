@@ -100,6 +100,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   let changeQueued = false;
   const ports: Ports = {
     now: () => performance.now(),
+    wallClock: () => Date.now(),
     start: (job) => spawner.start(job),
     signalGroup: (pgid, signal) => {
       try {
@@ -219,7 +220,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   let recordQueued = false;
   const writeRecord = () => {
     recordQueued = false;
-    if (!stopping) recorder?.write(supervisor.snapshot());
+    if (!stopping) recorder?.write(supervisor.processes());
   };
   function summary(): string {
     const n = supervisor.runningCount();
