@@ -3,7 +3,7 @@
 // control surfaces, jobs — then one event loop where signal handlers only record and this
 // module acts, and finally a clean shutdown.
 //
-// Start-up failures return 1 (configuration) or 3 (pidfile, control socket given with -s);
+// Start-up failures return 1 (configuration) or 3 (pidfile, another pmtr on the control socket, the socket);
 // after start-up nothing a job, a file or a datagram does can make pmtr exit.
 
 import { existsSync } from "node:fs";
@@ -12,6 +12,7 @@ import type { Config } from "./config/model.ts";
 import { defaultSocketPath } from "./control/socket-path.ts";
 import { startControlServer, type ControlServer } from "./control/socket-server.ts";
 import type { ControlTarget, ReloadOutcome } from "./control/target.ts";
+import { MetricsControl } from "./control/metrics.ts";
 import { UdpControl } from "./control/udp.ts";
 import { msg } from "./core/messages.ts";
 import type { Ports } from "./core/ports.ts";
@@ -22,6 +23,7 @@ import { createDependsDigest } from "./os/depends-digest.ts";
 import { createRecorder, recordPath, stopPreviousGeneration } from "./os/generation.ts";
 import { detach, takeDaemonChild } from "./os/daemon.ts";
 import { createLogger } from "./os/logger.ts";
+import { acquireInstanceLock } from "./os/instance-lock.ts";
 import { detachArgs } from "./os/log/detach-log.ts";
 import { createJobOutputs } from "./os/log/job-outputs.ts";
 import { openLogFile } from "./os/log/log-file.ts";
@@ -83,6 +85,16 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   if (pidfile && !pidfile.ok) return fail(EXIT.runtime, [pidfile.message]);
   const releasePidfile = () => (pidfile?.ok ? pidfile.release() : undefined);
 
+  // One pmtr per control socket (SPEC §11), decided before anything of the socket's is touched:
+  // its job record, the socket file, the jobs.
+  const socketPath = options.socketPath ?? defaultSocketPath(process.getuid?.() ?? 0, process.env);
+  const locked = acquireInstanceLock(socketPath, process.pid);
+  if (!locked.ok) {
+    releasePidfile();
+    return fail(EXIT.runtime, [locked.message]);
+  }
+  const lock = locked;
+
   const subreaper = becomeSubreaper();
   if (subreaper) log("warning", subreaper);
 
@@ -97,6 +109,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     setImmediate(loop);
   };
   const inbox = installSignals(wake);
+  for (const problem of inbox.problems) log("warning", problem);
   let finished: (code: number) => void = () => {};
   const exited = new Promise<number>((resolve) => (finished = resolve));
 
@@ -117,6 +130,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     log("notice", msg.reopened(outputs.openFiles() + (logFile?.ok ? 1 : 0), failures.length));
     return failures;
   };
+  inbox.onReopen(reopenFiles); // SIGUSR1: failures are logged by reopenFiles itself
   let alarm: Timer | null = null;
   let changeQueued = false;
   const ports: Ports = {
@@ -196,12 +210,15 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     if (!next.ok) {
       for (const line of next.messages) log("err", line);
       log("err", "keeping the previous configuration");
+      metrics.reloaded(false);
       return { applied: false, messages: next.messages };
     }
     notifier.reloading();
     config = next.config;
     supervisor.apply(config);
     udp.configure(config.reportTo, config.listenOn);
+    metrics.reloaded(true);
+    metrics.configure(config.metricsOn);
     syncDependsWatches();
     // No STATUS here: the jobs just started are not running yet; announce() sends the
     // summary once they are.
@@ -220,19 +237,19 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     reopen: reopenFiles,
   };
   const udp = new UdpControl(target, log);
-  const socketPath = options.socketPath ?? defaultSocketPath(process.getuid?.() ?? 0, process.env);
+  const metrics = new MetricsControl(target, log);
   const started = await startControlServer(socketPath, target, log);
-  let server: ControlServer | null = null;
-  if (started.ok) server = started.server;
-  else if (options.socketPath !== null) {
+  if (!started.ok) {
     inbox.close();
+    lock.release();
     releasePidfile();
     return fail(EXIT.runtime, [started.message]);
-  } else log("warning", `${started.message}; \`pmtr status\` and friends will not reach this pmtr`);
+  }
+  const server: ControlServer = started.server;
 
-  // Only the pmtr that owns the socket path owns the job record beside it.
-  const recorder = server === null ? null : createRecorder(recordPath(server.path), log);
-  if (server !== null) await stopPreviousGeneration(recordPath(server.path), log);
+  // The lock makes this pmtr the owner of the job record beside the socket.
+  const recorder = createRecorder(recordPath(server.path), log);
+  await stopPreviousGeneration(recordPath(server.path), log);
 
   let stopping = false;
   let readyTold = false;
@@ -241,7 +258,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   let recordQueued = false;
   const writeRecord = () => {
     recordQueued = false;
-    if (!stopping) recorder?.write(supervisor.snapshot());
+    if (!stopping) recorder.write(supervisor.snapshot());
   };
   function summary(): string {
     const n = supervisor.runningCount();
@@ -253,7 +270,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       setImmediate(writeRecord);
     }
     udp.changed();
-    server?.changed();
+    server.changed();
     if (!readyTold && supervisor.settled()) {
       readyTold = true;
       notifier.ready(summary());
@@ -266,6 +283,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     guard(() => rescan(false));
   }), (m) => log("warning", m));
   udp.configure(config.reportTo, config.listenOn);
+  metrics.configure(config.metricsOn);
   supervisor.apply(config);
   syncDependsWatches();
   log("notice", msg.managing(config.jobs.length));
@@ -285,6 +303,11 @@ export async function supervise(options: Options, args: readonly string[]): Prom
         supervisor.reaped();
       });
     }
+    for (const name of got.ignored) log("notice", msg.ignoringSignal(name));
+    if (got.reopen) {
+      log("notice", msg.reopening);
+      for (const error of inbox.reopen()) internalError(error);
+    }
     if (got.shutdown !== null && !stopping) {
       stopping = true;
       log("notice", `pmtr: exiting on signal ${got.shutdown}`);
@@ -292,12 +315,14 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       configWatch.close();
       for (const watch of dependsWatches.values()) watch.close();
       udp.close();
+      metrics.close();
       void supervisor.shutdown().then(async () => {
         // The jobs are gone: their last lines are still in the pipes (or held by children
         // that outlived them, which get a moment at most).
         await outputs.drain(OUTPUT_DRAIN_MS);
-        recorder?.remove();
-        server?.close();
+        recorder.remove();
+        server.close();
+        lock.release();
         releasePidfile();
         if (watchdog) clearInterval(watchdog);
         clearInterval(keepAlive);

@@ -23,6 +23,8 @@ export const msg = {
   removed: (name: string) => `stopping job ${name}: removed from the configuration`,
   disabled: (name: string) => `stopping job ${name}: disabled`,
   changed: (name: string) => `restarting job ${name}: definition changed`,
+  ignoringSignal: (name: string) => `ignoring signal ${name}`,
+  reopening: "reopening log files",
   // SPEC §13: a captured output that cannot be written holds the job (backpressure), and says so.
   outputStalled: (name: string, where: string, error: string) =>
     `job ${name}: cannot write its output to ${where}: ${error}; the job waits until it can be written`,
@@ -34,3 +36,14 @@ export const msg = {
 export function describeExit(status: ExitStatus): string {
   return status.kind === "exited" ? `exit status ${status.code}` : `killed by ${status.signal}`;
 }
+
+/** SPEC §14 `on exit` / `on fail` hooks (src/os/hooks.ts). */
+export const hookMsg = {
+  running: (name: string, kind: string, pid: number, coalesced: number) =>
+    `running on ${kind} hook of job ${name} [${pid}]${coalesced > 0 ? ` (${coalesced} earlier ${coalesced === 1 ? "event" : "events"} coalesced into this one)` : ""}`,
+  cannotStart: (name: string, kind: string, step: string, error: string) =>
+    `cannot run on ${kind} hook of job ${name}: ${step}: ${error} (the job is not affected)`,
+  ended: (name: string, kind: string, pid: number, status: ExitStatus) => `on ${kind} hook of job ${name} [${pid}] ended: ${describeExit(status)}`,
+  overtime: (name: string, kind: string, pid: number, limitMs: number) =>
+    `on ${kind} hook of job ${name} [${pid}] still running after ${Math.floor(limitMs / 1000)} sec, sending SIGKILL to its process group`,
+};
