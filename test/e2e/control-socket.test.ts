@@ -159,7 +159,7 @@ describe("access", () => {
     const conf2 = writeConfig(dir, "job {\n  name other\n  cmd /bin/sleep 600\n}\n", "other.conf");
     const second = await runPmtr(["-F", "-c", conf2, "-s", sock]);
     expect(second.code).toBe(3);
-    expect(second.stderr).toContain(`control socket ${sock} is in use by another pmtr`);
+    expect(second.stderr).toContain(`another pmtr [${pmtr.pid}] is running on ${sock}`);
     expect(second.stderr).not.toContain("started job other");
     expect((await jobs()).sleeper).toBeDefined();
   });
