@@ -38,6 +38,12 @@ export interface MetricsSource {
   readonly version: string;
 }
 
+/** What is served; anything else is 404. */
+export const METRICS_PATHS = { metrics: "/metrics", healthz: "/healthz", readyz: "/readyz" } as const;
+/** The port the SPEC, the README and every example use (9464, as OpenTelemetry's Prometheus
+ *  exporter). `metrics on` always names its port: this is a convention, not a fallback. */
+export const EXAMPLE_METRICS_PORT = 9464;
+
 /** Request bodies are never needed: anything larger is refused before it is read. */
 const MAX_BODY_BYTES = 1024;
 /** A connection that sends nothing for this long is closed (a slow or stalled client). */
@@ -93,17 +99,17 @@ export class MetricsServer {
 
   private async handle(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
-    if (path !== "/metrics" && path !== "/healthz" && path !== "/readyz") return text(404, `not found: ${path} (try /metrics, /healthz or /readyz)\n`);
+    if (path !== METRICS_PATHS.metrics && path !== METRICS_PATHS.healthz && path !== METRICS_PATHS.readyz) return text(404, `not found: ${path} (try /metrics, /healthz or /readyz)\n`);
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text(405, `method ${request.method} not allowed: use GET\n`, { Allow: "GET, HEAD" });
     }
-    if (path === "/healthz") {
+    if (path === METRICS_PATHS.healthz) {
       // Answered only after a turn of the event loop: the loop that runs supervision is alive.
       await new Promise<void>((resolve) => setImmediate(resolve));
       return text(200, "ok\n");
     }
     const jobs = this.source.jobs() as readonly SnapshotJob[];
-    if (path === "/readyz") {
+    if (path === METRICS_PATHS.readyz) {
       const answer = readiness(jobs.map((job) => ({ name: job.name, state: job.state, ready: isReady(job), reason: job.reason ?? describeLastExit(job.lastExit) })));
       return text(answer.ready ? 200 : 503, answer.text);
     }

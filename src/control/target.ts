@@ -55,6 +55,8 @@ export interface ControlTarget {
   restart(names: readonly string[]): string[];
   /** Rescan the configuration file now (as SIGHUP does), resolving once it is applied or rejected. */
   reload(): Promise<ReloadOutcome>;
+  /** Reopen pmtr's -l file and every rotated output (SPEC §13); one message per failure. */
+  reopen?(): readonly string[];
 }
 
 /** One log line; level names follow syslog. */

@@ -25,6 +25,11 @@ export const msg = {
   changed: (name: string) => `restarting job ${name}: definition changed`,
   ignoringSignal: (name: string) => `ignoring signal ${name}`,
   reopening: "reopening log files",
+  // SPEC §13: a captured output that cannot be written holds the job (backpressure), and says so.
+  outputStalled: (name: string, where: string, error: string) =>
+    `job ${name}: cannot write its output to ${where}: ${error}; the job waits until it can be written`,
+  reopened: (files: number, failed: number) => `reopened ${files} log ${files === 1 ? "file" : "files"}${failed > 0 ? ` (${failed} failed)` : ""}`,
+  outputResumed: (name: string, where: string) => `job ${name}: writing its output to ${where} again`,
 };
 
 /** "exit status 0" or "killed by SIGTERM", as the exit line and `pmtr status` say it. */
