@@ -8,11 +8,12 @@
 
 import { createHash, type Hash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type Stats } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import { assemble } from "../config/assemble.ts";
 import { formatErrors, parseFailedLine } from "../config/errors.ts";
 import type { Config } from "../config/model.ts";
 import { includePatterns, parseFile, type ParsedFile } from "../config/parse.ts";
+import { includeDir, includeNameFilter } from "./include-glob.ts";
 import { rootGroupMembers } from "./root-group.ts";
 import { rootOnlyFaults } from "./root-only.ts";
 
@@ -20,10 +21,13 @@ import { rootOnlyFaults } from "./root-only.ts";
 export const MAX_CONFIG_BYTES = 10 * 1024 * 1024;
 
 export type LoadedConfig =
-  | { readonly ok: true; readonly config: Config; readonly digest: string }
+  | { readonly ok: true; readonly config: Config; readonly digest: string; readonly includes: readonly string[] }
   /** `digest` is the content's when it could be read (a reload can then skip a mere touch
    *  of a file whose errors were already logged), else null. */
-  | { readonly ok: false; readonly messages: string[]; readonly digest: string | null };
+  | { readonly ok: false; readonly messages: string[]; readonly digest: string | null; readonly includes: readonly string[] };
+// `includes`: the patterns of the main file as just read, valid or not, so that the watch
+// (config-watch.ts) follows a new `include` line even while the set is rejected: fixing the
+// broken included file must be noticed.
 
 type Bytes = { ok: true; bytes: Uint8Array } | { ok: false; messages: string[] };
 
@@ -38,24 +42,25 @@ export function readConfigFile(path: string, opts: ReadOptions): LoadedConfig {
   try {
     const owner = ownershipCheck(opts);
     const read = readBytes(path, owner);
-    if (!read.ok) return failed(path, read.messages, null);
+    if (!read.ok) return failed(path, read.messages, null, []);
     const hash = createHash("sha256").update(read.bytes);
     const text = decodeText(read.bytes);
-    if (typeof text !== "string") return failed(path, [`${path}: ${text.problem}`], hash.digest("hex"));
+    if (typeof text !== "string") return failed(path, [`${path}: ${text.problem}`], hash.digest("hex"), []);
     const main = parseFile(text, path, false);
-    const { parts, problems } = readIncluded(path, includePatterns(main), owner, hash);
+    const includes = includePatterns(main);
+    const { parts, problems } = readIncluded(path, includes, owner, hash);
     const digest = hash.digest("hex");
     const result = assemble(main, parts);
-    if (result.ok && problems.length === 0) return { ok: true, config: result.config, digest };
-    return failed(path, [...(result.ok ? [] : formatErrors(path, result.errors)), ...problems], digest);
+    if (result.ok && problems.length === 0) return { ok: true, config: result.config, digest, includes };
+    return failed(path, [...(result.ok ? [] : formatErrors(path, result.errors)), ...problems], digest, includes);
   } catch (e) {
     // Not expected; a last guard so that a surprise is one line, never a stack trace.
-    return failed(path, [`${path}: cannot read the configuration file: ${e instanceof Error ? e.message : String(e)}`], null);
+    return failed(path, [`${path}: cannot read the configuration file: ${e instanceof Error ? e.message : String(e)}`], null, []);
   }
 }
 
-function failed(path: string, messages: string[], digest: string | null): LoadedConfig {
-  return { ok: false, messages: [...messages, parseFailedLine(path, messages)], digest };
+function failed(path: string, messages: string[], digest: string | null, includes: readonly string[]): LoadedConfig {
+  return { ok: false, messages: [...messages, parseFailedLine(path, messages)], digest, includes };
 }
 
 /** The files `patterns` match, read and parsed in order; each file once, the main file never
@@ -86,13 +91,10 @@ function readIncluded(mainPath: string, patterns: readonly string[], owner: Owne
   return { parts, problems };
 }
 
-/** The files matching `pattern` (a glob in the last component), sorted; no match is fine.
- *  As `*` in the shell, a wildcard does not match a leading dot: editors' hidden files
- *  (.web.conf.swp, .#web.conf) are never read. Directories are skipped. */
+/** The files matching `pattern` (include-glob.ts), sorted; no match is fine. Directories are skipped. */
 export function listIncluded(pattern: string, owner: OwnershipCheck): { files: string[]; problems: string[] } {
-  const dir = dirname(pattern);
-  const glob = new Bun.Glob(basename(pattern));
-  const dotsToo = basename(pattern).startsWith(".");
+  const dir = includeDir(pattern);
+  const matches = includeNameFilter(pattern);
   let names: string[];
   try {
     const st = statSync(dir);
@@ -106,7 +108,7 @@ export function listIncluded(pattern: string, owner: OwnershipCheck): { files: s
     return { files: [], problems: [`${pattern}: cannot list ${dir}: ${openProblem(e)}`] };
   }
   const files = names
-    .filter((n) => (dotsToo || !n.startsWith(".")) && glob.match(n))
+    .filter(matches)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     .map((n) => join(dir, n))
     .filter((f) => !isDirectory(f));
