@@ -136,6 +136,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   let changeQueued = false;
   const ports: Ports = {
     now: () => performance.now(),
+    wallClock: () => Date.now(),
     start: (job) => outputs.start(job, (io) => spawner.start(job, { io })),
     signalGroup: (pgid, signal) => {
       try {
@@ -261,7 +262,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   let recordQueued = false;
   const writeRecord = () => {
     recordQueued = false;
-    if (!stopping) recorder.write(supervisor.snapshot());
+    if (!stopping) recorder.write(supervisor.processes());
   };
   function summary(): string {
     const n = supervisor.runningCount();

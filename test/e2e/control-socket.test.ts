@@ -76,7 +76,7 @@ describe("status", () => {
     const [job] = parsed.jobs;
     expect(job).toEqual({ name: "sleeper", state: "running", enabled: true, pid: expect.any(Number), uptimeSec: expect.any(Number), restarts: 0, lastExit: null, cmd: "/bin/sleep" });
     expect(isAlive(job.pid)).toBe(true);
-    expect((await jobs()).quitter!.lastExit).toEqual({ kind: "exited", code: 33 });
+    expect((await jobs()).quitter!.lastExit).toMatchObject({ kind: "exited", code: 33 });
   });
 
   test("exit codes: 0 all named running, 3 some not, 4 unknown", async () => {
