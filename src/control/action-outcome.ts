@@ -9,7 +9,7 @@ import type { JobStatus } from "./target.ts";
 export const ACTION_DEADLINE_MS: Readonly<Record<ActionOp, number>> = { start: 5_000, stop: 13_000, restart: 18_000 };
 
 /** States a start can end in without running. */
-const START_FAILED = new Set(["failed-to-start", "delayed", "done"]);
+const START_FAILED = new Set(["failed-to-start", "delayed", "backoff", "failed", "done"]);
 
 /** The result of acting on a job that needs no action (start of a running job); null otherwise. */
 export function alreadyDone(op: ActionOp, before: JobStatus): ActionResult | null {
@@ -42,6 +42,7 @@ function describeFailure(now: JobStatus): string {
   switch (now.state) {
     case "failed-to-start": return `failed to start${exit}; the log says why`;
     case "delayed": return `exited at once${exit}; restart delayed`;
+    case "backoff": case "failed": return now.reason; // (core: the state's sentence)
     default: return `exited${exit} and will not be restarted`;
   }
 }

@@ -22,6 +22,10 @@ export async function handleRequest(request: ControlRequest, ctx: HandlerContext
     const outcome = await ctx.target.reload();
     return { ok: true, op: "reload", applied: outcome.applied, messages: outcome.applied ? [] : outcome.messages };
   }
+  if (request.op === "reopen") {
+    ctx.log("info", "control: reopen");
+    return { ok: true, op: "reopen", messages: ctx.target.reopen?.() ?? [] };
+  }
   const jobs = byName(ctx.target.snapshot());
   const names = [...new Set(request.names)];
   const unknown = names.filter((n) => !jobs.has(n));

@@ -66,6 +66,8 @@ export type DirectOutcome =
 
 export interface DirectSpawnOptions {
   readonly env: Record<string, string>;
+  /** Fds pmtr passes as the job's 0, 1, 2 instead of opening the path. */
+  readonly io: { readonly stdin?: number; readonly stdout?: number; readonly stderr?: number };
   readonly onExit: (proc: Subprocess) => void;
 }
 
@@ -73,12 +75,14 @@ export function spawnDirect(job: JobSpec, opts: DirectSpawnOptions): DirectOutco
   libc ??= openLibc();
   const dirError = checkDir(job.dir);
   if (dirError) return { ok: false, step: "dir", error: `chdir ${job.dir}: ${dirError}` };
-  if (!plainStdio(job)) return { ok: "use-helper" };
+  if (!plainStdio(job, opts.io)) return { ok: "use-helper" };
   const fds: number[] = [];
   const oldMask = libc.umask(0o022);
   const oldNofile = lowerNofile(libc);
   try {
     const open = (step: "in" | "out" | "err", flags: string): number | "pipe" | StepFailure => {
+      const given = step === "in" ? opts.io.stdin : step === "out" ? opts.io.stdout : opts.io.stderr;
+      if (given !== undefined) return given; // pmtr's own fd: not in `fds`, so not closed here
       const path = step === "in" ? job.in : step === "out" ? job.out : job.err;
       if (path === "syslog" && step !== "in") return "pipe";
       try {
@@ -138,9 +142,10 @@ function checkDir(dir: string): string | null {
 /** True when every stdio path is /dev/null, syslog, a regular file, or an out/err file yet to be
  *  created. Anything else is opened by the helper: opening a FIFO blocks until its other end
  *  opens, and opening a terminal would make it pmtr's controlling terminal. */
-function plainStdio(job: JobSpec): boolean {
-  return [job.in, job.out, job.err].every((path) => {
-    if (path === "/dev/null" || path === "syslog") return true;
+function plainStdio(job: JobSpec, io: DirectSpawnOptions["io"]): boolean {
+  const given = [io.stdin, io.stdout, io.stderr];
+  return [job.in, job.out, job.err].every((path, i) => {
+    if (given[i] !== undefined || path === "/dev/null" || path === "syslog") return true;
     try {
       return statSync(shownPath(job.dir, path)).isFile();
     } catch {

@@ -155,15 +155,15 @@ function becomeUser(user: User): string | null {
 
 /** Open `path` (relative to the job's dir, which is the cwd now) onto `target`. */
 function openOnto(job: ExecSettings, path: string, flags: number, target: number): string | null {
-  // `syslog`: pmtr already put a pipe it reads on this fd.
-  if (path === "syslog" && target > 0) return null;
+  // `syslog`: pmtr already put a pipe it reads on this fd; so it did for an fd it passed.
+  if ((path === "syslog" && target > 0) || job.given[target] === true) return null;
   return prefixed(`open ${shownPath(job.dir, path)}`, libc.openAs(target, path, flags, 0o644));
 }
 
 /** A job that is root now (no `user`, or `user root`) reads only an `in` file that only root
  *  can change (root-only.ts). Checked on the open fd 0, so what is checked is what is read. */
 function checkRootInput(job: ExecSettings): string | null {
-  if (process.geteuid?.() !== 0) return null;
+  if (process.geteuid?.() !== 0 || job.given[0] === true) return null;
   try {
     return rootInputRefusal(shownPath(job.dir, job.in), fstatSync(0));
   } catch (e) {

@@ -1,5 +1,6 @@
 // The libc calls the exec helper makes between "fork" (Bun.spawn of the helper) and execve of
-// the job. Only the helper loads this module: pmtr's own process never calls setuid or execve.
+// the job, and the two pmtr itself needs at start (ignoreSignal, lockExclusive): one binding,
+// not one dlopen block per use. pmtr's own process never calls setuid or execve.
 // Every wrapper returns an OS error text (strerror) instead of throwing, so each step of the
 // helper can name itself and the value in one line.
 
@@ -44,6 +45,7 @@ function openLibc() {
     sigprocmask: { args: ["i32", "ptr", "ptr"], returns: "i32" },
     write: { args: ["i32", "ptr", "u64"], returns: "i64" },
     execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
+    flock: { args: ["i32", "i32"], returns: "i32" },
   }).symbols;
 }
 
@@ -151,6 +153,27 @@ export function resetSignals(): Result {
     if (read.u64(ptr(old), 0) === BigInt(SIG_IGN) && libc.sigaction(sig, dfl, null) !== 0) return `signal ${sig}: ${lastError()}`;
   }
   return check(libc.sigprocmask(SIG_SETMASK, new Uint8Array(SIGSET_BYTES), null));
+}
+
+/** `sig` to SIG_IGN in this process. For the signals a `process.on` handler cannot keep from
+ *  killing pmtr (SPEC §11); jobs still start with SIG_DFL (resetSignals, Bun.spawn). */
+export function ignoreSignal(sig: number): Result {
+  const ign = new BigUint64Array(SIGACTION_BYTES / 8);
+  ign[0] = BigInt(SIG_IGN); // sa_handler comes first in every libc's struct sigaction
+  return check(libc.sigaction(sig, ign, null));
+}
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const EWOULDBLOCK = 11;
+
+/** flock(fd, LOCK_EX | LOCK_NB): null once held, "busy" while another open file holds it, else
+ *  the OS error text. The lock lasts as long as the open file: until close or process death. */
+export function lockExclusive(fd: number): Result | "busy" {
+  if (libc.flock(fd, LOCK_EX | LOCK_NB) === 0) return null;
+  const p = libc.__errno_location();
+  const errno = p === null ? 0 : read.i32(p, 0);
+  return errno === EWOULDBLOCK ? "busy" : errnoText(errno);
 }
 
 /** Best effort: the status channel may be gone if pmtr died. */

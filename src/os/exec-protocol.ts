@@ -14,11 +14,15 @@ export const STATUS_FD = 3;
 export const HELPER_FAILED = 127;
 
 /** The part of a JobSpec that decides how the job is started. */
-export type ExecSettings = Pick<JobSpec, "name" | "argv" | "dir" | "in" | "out" | "err" | "user" | "env" | "nice" | "cpu" | "ulimits">;
+export type ExecSettings = Pick<JobSpec, "name" | "argv" | "dir" | "in" | "out" | "err" | "user" | "env" | "nice" | "cpu" | "ulimits"> & {
+  /** Which of fds 0, 1, 2 pmtr already set up (an fd it passed): not opened from the path. */
+  readonly given: readonly [boolean, boolean, boolean];
+};
 
-export function encodeSettings(job: JobSpec): string {
+export function encodeSettings(job: JobSpec, io: { stdin?: number; stdout?: number; stderr?: number } = {}): string {
   const { name, argv, dir, in: input, out, err, user, env, nice, cpu, ulimits } = job;
-  return JSON.stringify({ name, argv, dir, in: input, out, err, user, env, nice, cpu, ulimits } satisfies ExecSettings);
+  const given = [io.stdin !== undefined, io.stdout !== undefined, io.stderr !== undefined] as const;
+  return JSON.stringify({ name, argv, dir, in: input, out, err, user, env, nice, cpu, ulimits, given } satisfies ExecSettings);
 }
 
 export function decodeSettings(text: string): ExecSettings {

@@ -14,6 +14,7 @@
 
 import { closeSync, openSync } from "node:fs";
 import type { Subprocess } from "bun";
+import { makeJob } from "../config/defaults.ts";
 import type { JobSpec } from "../config/model.ts";
 import type { ExitStatus, StartOutcome } from "../core/ports.ts";
 import { canSpawnDirectly, osError, spawnDirect } from "./exec-direct.ts";
@@ -34,8 +35,36 @@ export interface SpawnerOptions {
   readonly allowDirect?: boolean;
 }
 
+/** Fds pmtr already holds that the child gets as its 0, 1, 2 instead of opening `in`/`out`/`err`
+ *  (a pipe pmtr reads for rotation or `console`). pmtr keeps its own copy: close it when done. */
+export interface StdioFds {
+  readonly stdin?: number;
+  readonly stdout?: number;
+  readonly stderr?: number;
+}
+
+export interface StartOptions {
+  readonly io?: StdioFds;
+  /** This run's exit goes here instead of to SpawnerOptions.onExit (probes, hooks). */
+  readonly onExit?: (status: ExitStatus) => void;
+}
+
+/** A process that is not a job (a readiness `exec` probe, a check, an `on exit` hook), started
+ *  through the same path and so with the same SPEC §3 context as a job. */
+export interface ProcessOptions extends StartOptions {
+  readonly user?: string | null;
+  /** "VAR=VALUE" entries on top of pmtr's environment, as a job's `env`. */
+  readonly env?: readonly string[];
+  /** Working directory, "/" by default. */
+  readonly dir?: string;
+  /** Names it in errors; "process" by default. */
+  readonly name?: string;
+}
+
 export interface Spawner {
-  start(job: JobSpec): Promise<StartOutcome>;
+  start(job: JobSpec, options?: StartOptions): Promise<StartOutcome>;
+  /** argv[0] absolute; stdin/stdout/stderr /dev/null unless given in `io`. */
+  spawnProcess(argv: readonly string[], options?: ProcessOptions): Promise<StartOutcome>;
   /** Helpers holding a slot now, and starts queued for one. */
   helpers(): { readonly running: number; readonly queued: number };
 }
@@ -49,6 +78,7 @@ const SLOW_HELPER_MS = 2000;
 interface Run {
   phase: "starting" | "running" | "failed";
   exit: ExitStatus | null;
+  readonly report: (pid: number, status: ExitStatus) => void;
 }
 
 export function createSpawner(opts: SpawnerOptions): Spawner {
@@ -74,37 +104,49 @@ export function createSpawner(opts: SpawnerOptions): Spawner {
   const finish = (run: Run, pid: number, proc: Subprocess) => {
     const status = exitStatus(proc);
     if (run.phase === "starting") run.exit = status;
-    else if (run.phase === "running") opts.onExit(pid, status);
+    else if (run.phase === "running") run.report(pid, status);
   };
 
-  const readOutput = (job: JobSpec, proc: Subprocess) => {
-    if (job.out === "syslog") void readLines(proc.stdout as ReadableStream<Uint8Array>, (line) => opts.onOutputLine?.(job, proc.pid, "out", line));
-    if (job.err === "syslog") void readLines(proc.stderr as ReadableStream<Uint8Array>, (line) => opts.onOutputLine?.(job, proc.pid, "err", line));
+  const reporter = (options: StartOptions): Run["report"] => {
+    const own = options.onExit;
+    return own === undefined ? opts.onExit : (_pid, status) => own(status);
   };
 
-  const startDirect = (job: JobSpec): StartOutcome | null => {
+  const readOutput = (job: JobSpec, proc: Subprocess, io: StdioFds) => {
+    if (job.out === "syslog" && io.stdout === undefined) void readLines(proc.stdout as ReadableStream<Uint8Array>, (line) => opts.onOutputLine?.(job, proc.pid, "out", line));
+    if (job.err === "syslog" && io.stderr === undefined) void readLines(proc.stderr as ReadableStream<Uint8Array>, (line) => opts.onOutputLine?.(job, proc.pid, "err", line));
+  };
+
+  const startDirect = (job: JobSpec, options: StartOptions): StartOutcome | null => {
     if (!fdsToSpare()) return OUT_OF_FDS;
-    const run: Run = { phase: "running", exit: null };
+    const run: Run = { phase: "running", exit: null, report: reporter(options) };
     const env = Object.fromEntries(jobEnvironment(process.env, job.env, null));
-    const outcome = spawnDirect(job, { env, onExit: (proc) => finish(run, proc.pid, proc) });
+    const io = options.io ?? {};
+    const outcome = spawnDirect(job, { env, io, onExit: (proc) => finish(run, proc.pid, proc) });
     if (outcome.ok === "use-helper") return null;
     if (!outcome.ok) return { ok: false, step: outcome.step, error: outcome.error };
-    readOutput(job, outcome.proc);
+    readOutput(job, outcome.proc, io);
     // performance.now() is the clock of Ports.now() (supervise.ts).
     return { ok: true, pid: outcome.proc.pid, startedAtMs: performance.now() };
   };
 
-  const startWithHelper = async (job: JobSpec): Promise<StartOutcome> => {
+  const startWithHelper = async (job: JobSpec, options: StartOptions): Promise<StartOutcome> => {
+    const io = options.io ?? {};
     const release = await acquireSlot();
     const slow = setTimeout(release, SLOW_HELPER_MS);
     try {
-      const run: Run = { phase: "starting", exit: null };
+      const run: Run = { phase: "starting", exit: null, report: reporter(options) };
       let proc: Subprocess;
       if (!fdsToSpare()) return OUT_OF_FDS;
       try {
         proc = Bun.spawn([opts.helperPath, HELPER_FLAG], {
-          env: { ...process.env, [SETTINGS_VAR]: encodeSettings(job) },
-          stdio: ["ignore", job.out === "syslog" ? "pipe" : "ignore", job.err === "syslog" ? "pipe" : "ignore", "pipe"],
+          env: { ...process.env, [SETTINGS_VAR]: encodeSettings(job, io) },
+          stdio: [
+            io.stdin ?? "ignore",
+            io.stdout ?? (job.out === "syslog" ? "pipe" : "ignore"),
+            io.stderr ?? (job.err === "syslog" ? "pipe" : "ignore"),
+            "pipe",
+          ],
           detached: true,
           onExit: (p) => finish(run, p.pid, p),
         });
@@ -116,7 +158,7 @@ export function createSpawner(opts: SpawnerOptions): Spawner {
         }
         return { ok: false, step: "spawn", error: `${opts.helperPath} ${HELPER_FLAG}: ${error}` };
       }
-      readOutput(job, proc);
+      readOutput(job, proc, io);
       let status: string;
       try {
         status = await readStatus(proc.stdio[3] as number);
@@ -137,7 +179,7 @@ export function createSpawner(opts: SpawnerOptions): Spawner {
       const early = run.exit;
       // The job may have exited before its status channel was read: report that exit after
       // the caller has seen the pid.
-      if (early !== null) setImmediate(() => opts.onExit(proc.pid, early));
+      if (early !== null) setImmediate(() => run.report(proc.pid, early));
       return { ok: true, pid: proc.pid };
     } finally {
       clearTimeout(slow);
@@ -145,13 +187,19 @@ export function createSpawner(opts: SpawnerOptions): Spawner {
     }
   };
 
+  const start = async (job: JobSpec, options: StartOptions = {}): Promise<StartOutcome> => {
+    if (opts.allowDirect !== false && canSpawnDirectly(job)) {
+      const outcome = startDirect(job, options);
+      if (outcome !== null) return outcome;
+    }
+    return startWithHelper(job, options);
+  };
+
   return {
-    async start(job) {
-      if (opts.allowDirect !== false && canSpawnDirectly(job)) {
-        const outcome = startDirect(job);
-        if (outcome !== null) return outcome;
-      }
-      return startWithHelper(job);
+    start,
+    spawnProcess: (argv, options = {}) => {
+      const { user = null, env = [], dir = "/", name = "process", ...startOptions } = options;
+      return start(makeJob({ name, argv, user, env, dir }), startOptions);
     },
     helpers: () => ({ running: helpers, queued: waiting.length }),
   };

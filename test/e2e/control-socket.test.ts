@@ -76,7 +76,7 @@ describe("status", () => {
     const [job] = parsed.jobs;
     expect(job).toEqual({ name: "sleeper", state: "running", enabled: true, pid: expect.any(Number), uptimeSec: expect.any(Number), restarts: 0, lastExit: null, cmd: "/bin/sleep" });
     expect(isAlive(job.pid)).toBe(true);
-    expect((await jobs()).quitter!.lastExit).toEqual({ kind: "exited", code: 33 });
+    expect((await jobs()).quitter!.lastExit).toMatchObject({ kind: "exited", code: 33 });
   });
 
   test("exit codes: 0 all named running, 3 some not, 4 unknown", async () => {
@@ -159,7 +159,7 @@ describe("access", () => {
     const conf2 = writeConfig(dir, "job {\n  name other\n  cmd /bin/sleep 600\n}\n", "other.conf");
     const second = await runPmtr(["-F", "-c", conf2, "-s", sock]);
     expect(second.code).toBe(3);
-    expect(second.stderr).toContain(`control socket ${sock} is in use by another pmtr`);
+    expect(second.stderr).toContain(`another pmtr [${pmtr.pid}] is running on ${sock}`);
     expect(second.stderr).not.toContain("started job other");
     expect((await jobs()).sleeper).toBeDefined();
   });

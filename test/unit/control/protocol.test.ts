@@ -7,6 +7,7 @@ test.each([
   ['{"op":"stop","names":["a"]}', { op: "stop", names: ["a"] }],
   ['{"op":"signal","signal":"hup","names":["a"]}', { op: "signal", signal: "SIGHUP", names: ["a"] }],
   ['{"op":"reload"}', { op: "reload" }],
+  ['{"op":"reopen"}', { op: "reopen" }],
 ])("decodes %s", (line, request) => {
   expect(decodeRequest(line)).toEqual({ ok: true, request: request as never });
 });
@@ -21,8 +22,8 @@ test.each([
   ['{"op":"start"}', "start needs at least one job name"],
   ['{"op":"signal","signal":"NOPE","names":["a"]}', 'unknown signal "NOPE"'],
   ['{"op":"signal","signal":"HUP"}', "signal needs at least one job name"],
-  ['{"op":"rm -rf"}', 'unknown request "rm -rf" (expected status, start, stop, restart, signal or reload)'],
-  ["{}", "unknown request undefined (expected status, start, stop, restart, signal or reload)"],
+  ['{"op":"rm -rf"}', 'unknown request "rm -rf" (expected status, start, stop, restart, signal, reload or reopen)'],
+  ["{}", "unknown request undefined (expected status, start, stop, restart, signal, reload or reopen)"],
 ])("refuses %s", (line, error) => {
   expect(decodeRequest(line)).toEqual({ ok: false, error });
 });
