@@ -96,6 +96,7 @@ describe("pmtr -t on an invalid file", () => {
       `${path}:19: unterminated quote: "unterminated (add the closing " on the same line)`,
       `${path}:21: job has no name (add: name NAME)`,
       `${path}:24: unmatched } (no block is open here)`,
+      `${path}: parse failed: 16 errors`,
     ]);
   });
 
@@ -110,7 +111,7 @@ describe("pmtr -t on an invalid file", () => {
     const path = join(dir, "missing.conf");
     const { code, stdout, stderr } = await runPmtr(["-t", "-c", path]);
     expect({ code, stdout, stderr }).toEqual({
-      code: 1, stdout: "", stderr: `${path}: cannot read the configuration file: no such file (create it, or give another file with -c FILE)\n`,
+      code: 1, stdout: "", stderr: `${path}: cannot read the configuration file: no such file (create it, or give another file with -c FILE)\n${path}: parse failed: 1 error\n`,
     });
     expect(existsSync(path)).toBe(false);
   });
@@ -120,7 +121,7 @@ describe("pmtr -t on an invalid file", () => {
     mkdirSync(path);
     const { code, stderr } = await runPmtr(["-t", "-c", path]);
     expect(code).toBe(1);
-    expect(stderr).toBe(`${path}: is a directory, not a configuration file (give a file with -c FILE)\n`);
+    expect(stderr).toBe(`${path}: is a directory, not a configuration file (give a file with -c FILE)\n${path}: parse failed: 1 error\n`);
   });
 
   test(isRoot ? "as root: a file others may write or another user owns is refused, with the fix" : "not root: ownership is not enforced", async () => {
@@ -136,6 +137,7 @@ describe("pmtr -t on an invalid file", () => {
     expect(stderr.trimEnd().split("\n")).toEqual([
       `${path}: refusing a configuration file owned by uid 65534, not root: pmtr runs as root and would run its commands (fix: chown root ${path})`,
       `${path}: refusing a configuration file writable by group and others (mode 0666): pmtr runs as root and would run its commands (fix: chmod go-w ${path})`,
+      `${path}: parse failed: 2 errors`,
     ]);
   });
 });
@@ -170,7 +172,8 @@ describe("hostile input: exit 1 promptly, our own one-line errors only", () => {
     expect(stdout).toBe("");
     expect(stderr).toMatch(expected);
     expectOnlyOurLines(stderr.replace(/^.*more errors? not shown.*$/m, `${path}: summary`), path);
-    // At most 100 errors and the summary line, whatever the file.
-    expect(stderr.trimEnd().split("\n").length).toBeLessThanOrEqual(101);
+    // At most 100 errors, the "more" line and the parse-failed summary, whatever the file.
+    expect(stderr.trimEnd().split("\n").length).toBeLessThanOrEqual(102);
+    expect(stderr.trimEnd().split("\n").at(-1)).toMatch(/: parse failed: \d+ errors?$/);
   });
 });
