@@ -35,7 +35,8 @@ describe("README", () => {
     const dir = tempDir("pmtr-readme-");
     try {
       const r = await runPmtr(["-t", "-v", "-c", writeConfig(dir, `${conf![1]}\n`)]);
-      expect(r.stderr).toBe("");
+      // Valid; -t may still warn about this machine (no /srv/www here), never error.
+      expect(r.stderr.split("\n").filter((l) => l !== "" && !l.includes(": warning: "))).toEqual([]);
       expect(r.code).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
