@@ -43,7 +43,7 @@ describe("include", () => {
     expect(config.jobs.map((j) => j.name)).toEqual(["m", "a1", "a2", "b"]);
     expect(config.files).toEqual([main, join(d, "a.conf"), join(d, "b.conf")]);
     expect(config.includes).toEqual([`${d}/*.conf`]);
-    expect(config.jobs.map((j) => j.source)).toEqual([
+    expect(config.jobs.map((j) => ({ file: j.source.file, line: j.source.line }))).toEqual([
       { file: main, line: 2 }, { file: join(d, "a.conf"), line: 1 }, { file: join(d, "a.conf"), line: 5 }, { file: join(d, "b.conf"), line: 1 },
     ]);
   });
