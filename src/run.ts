@@ -20,6 +20,10 @@ export async function run(args: readonly string[]): Promise<number> {
     case "usage-error":
       await write(Bun.stderr, `pmtr: ${command.message}\n${USAGE}`);
       return EXIT.usage;
+    case "logs": {
+      const { runLogs } = await import("./control/logs-client.ts");
+      return runLogs(command, { out: (text) => write(Bun.stdout, text), err: (text) => write(Bun.stderr, text) });
+    }
     case "client": {
       const { runClient } = await import("./control/socket-client.ts");
       return runClient(command.request, { json: command.json, socketPath: command.socketPath });

@@ -12,6 +12,7 @@ import type { Config } from "./config/model.ts";
 import { defaultSocketPath } from "./control/socket-path.ts";
 import { startControlServer, type ControlServer } from "./control/socket-server.ts";
 import type { ControlTarget, ReloadOutcome } from "./control/target.ts";
+import { MetricsControl } from "./control/metrics.ts";
 import { UdpControl } from "./control/udp.ts";
 import { msg } from "./core/messages.ts";
 import type { Ports } from "./core/ports.ts";
@@ -23,6 +24,9 @@ import { createRecorder, recordPath, stopPreviousGeneration } from "./os/generat
 import { detach, takeDaemonChild } from "./os/daemon.ts";
 import { createLogger } from "./os/logger.ts";
 import { acquireInstanceLock } from "./os/instance-lock.ts";
+import { detachArgs } from "./os/log/detach-log.ts";
+import { createJobOutputs } from "./os/log/job-outputs.ts";
+import { openLogFile } from "./os/log/log-file.ts";
 import { acquirePidfile } from "./os/pidfile.ts";
 import { groupAlive, signalGroup } from "./os/process-group.ts";
 import { becomeSubreaper, reapOrphans } from "./os/reaper.ts";
@@ -37,24 +41,31 @@ import { watchFile, type FileWatch } from "./os/watch.ts";
  *  it stands at that point and again when it ends. */
 const SETTLE_QUIET_MS = 15;
 const SETTLE_MAX_MS = 200;
+/** At shutdown, how long captured output still being written is waited for. */
+const OUTPUT_DRAIN_MS = 1000;
 
 export async function supervise(options: Options, args: readonly string[]): Promise<number> {
   const daemonChild = takeDaemonChild();
   const isPid1 = process.pid === 1;
   // Without -F the command detaches; as PID 1 there is nothing to detach from (SPEC §9).
-  if (!options.foreground && !isPid1 && daemonChild === null) return detach(args);
+  if (!options.foreground && !isPid1 && daemonChild === null) return detach(detachArgs(args, options, (t) => process.stderr.write(t)));
 
   // Before anything is spawned: reading NOTIFY_SOCKET also removes it from our environment.
   const notifier = createNotifier();
   // A background pmtr says nothing on the terminal unless it fails to start: then the
-  // command relays its stderr, so the operator sees why. Once running its stdio is /dev/null,
-  // so without syslog it has nowhere to log: the README says to use -F there (containers).
+  // command relays its stderr, so the operator sees why. Once running its stdio is /dev/null:
+  // without syslog, the command gave it a -l file before detaching (os/log/detach-log.ts).
   const logger = createLogger({
     foreground: daemonChild === null,
     verbose: options.verbose,
     ...(daemonChild === null ? {} : { writeStderr: () => {} }),
   });
-  const log = logger.log;
+  // -l FILE (SPEC §13): every message also appended there; debug ones only with -v, as stderr.
+  const logFile = options.logFile === null ? null : openLogFile(options.logFile);
+  const log: typeof logger.log = (level, message) => {
+    logger.log(level, message);
+    if (logFile?.ok && (level !== "debug" || options.verbose > 0)) logFile.file.write(level, message);
+  };
   const fail = (code: number, lines: readonly string[]): number => {
     for (const line of lines) log("err", line);
     if (daemonChild !== null) process.stderr.write(lines.map((l) => `pmtr: ${l}\n`).join(""));
@@ -63,6 +74,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     return code;
   };
 
+  if (logFile && !logFile.ok) return fail(EXIT.runtime, [logFile.message]);
   log("notice", "pmtr: starting");
   if (notifier.problem) log("warning", notifier.problem);
   const isRoot = process.getuid?.() === 0;
@@ -108,11 +120,23 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     onExit: (pid, status) => guard(() => supervisor.exited(pid, status)),
     onOutputLine: (job, pid, stream, line) => logger.jobLine(job.name, pid, stream, line),
   });
+  // Captured outputs (rotate, console; SPEC §13) go through pipes pmtr reads: os/log/job-outputs.ts.
+  const outputs = createJobOutputs(log);
+  const reopenFiles = (): string[] => {
+    const failures = outputs.reopen();
+    const own = logFile?.ok ? logFile.file.reopen() : null;
+    if (own !== null) failures.unshift(own);
+    for (const failure of failures) log("err", failure);
+    log("notice", msg.reopened(outputs.openFiles() + (logFile?.ok ? 1 : 0), failures.length));
+    return failures;
+  };
+  inbox.onReopen(reopenFiles); // SIGUSR1: failures are logged by reopenFiles itself
   let alarm: Timer | null = null;
   let changeQueued = false;
   const ports: Ports = {
     now: () => performance.now(),
-    start: (job) => spawner.start(job),
+    wallClock: () => Date.now(),
+    start: (job) => outputs.start(job, (io) => spawner.start(job, { io })),
     signalGroup: (pgid, signal) => {
       try {
         signalGroup(pgid, signal);
@@ -187,12 +211,15 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     if (!next.ok) {
       for (const line of next.messages) log("err", line);
       log("err", "keeping the previous configuration");
+      metrics.reloaded(false);
       return { applied: false, messages: next.messages };
     }
     notifier.reloading();
     config = next.config;
     supervisor.apply(config);
     udp.configure(config.reportTo, config.listenOn);
+    metrics.reloaded(true);
+    metrics.configure(config.metricsOn);
     syncDependsWatches();
     // No STATUS here: the jobs just started are not running yet; announce() sends the
     // summary once they are.
@@ -208,8 +235,10 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     stop: (names) => supervisor.stop(names),
     restart: (names) => supervisor.restart(names),
     reload: async () => rescan(true),
+    reopen: reopenFiles,
   };
   const udp = new UdpControl(target, log);
+  const metrics = new MetricsControl(target, log);
   const started = await startControlServer(socketPath, target, log);
   if (!started.ok) {
     inbox.close();
@@ -230,7 +259,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   let recordQueued = false;
   const writeRecord = () => {
     recordQueued = false;
-    if (!stopping) recorder.write(supervisor.snapshot());
+    if (!stopping) recorder.write(supervisor.processes());
   };
   function summary(): string {
     const n = supervisor.runningCount();
@@ -255,6 +284,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     guard(() => rescan(false));
   }), (m) => log("warning", m));
   udp.configure(config.reportTo, config.listenOn);
+  metrics.configure(config.metricsOn);
   supervisor.apply(config);
   syncDependsWatches();
   log("notice", msg.managing(config.jobs.length));
@@ -286,7 +316,11 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       configWatch.close();
       for (const watch of dependsWatches.values()) watch.close();
       udp.close();
-      void supervisor.shutdown().then(() => {
+      metrics.close();
+      void supervisor.shutdown().then(async () => {
+        // The jobs are gone: their last lines are still in the pipes (or held by children
+        // that outlived them, which get a moment at most).
+        await outputs.drain(OUTPUT_DRAIN_MS);
         recorder.remove();
         server.close();
         lock.release();
@@ -295,6 +329,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
         clearInterval(keepAlive);
         notifier.close();
         logger.close();
+        if (logFile?.ok) logFile.file.close();
         finished(EXIT.ok);
       });
       return;

@@ -16,7 +16,9 @@ export type ControlRequest =
   | { readonly op: "status"; readonly names: readonly string[]; readonly all?: boolean; readonly detail?: boolean }
   | { readonly op: ActionOp; readonly names: readonly string[]; readonly all?: boolean }
   | { readonly op: "signal"; readonly signal: string; readonly names: readonly string[] }
-  | { readonly op: "reload" };
+  | { readonly op: "reload" }
+  /** SPEC §13: reopen pmtr's -l file and every rotated output (as SIGUSR1). */
+  | { readonly op: "reopen" };
 
 /** One ended run in `pmtr status --json`. */
 export type StatusExit = ExitStatus & {
@@ -81,6 +83,8 @@ export type ControlResponse =
   | { readonly ok: true; readonly op: "accepted"; readonly deadlineMs: number }
   | { readonly ok: true; readonly op: "action"; readonly results: readonly ActionResult[] }
   | { readonly ok: true; readonly op: "reload"; readonly applied: boolean; readonly messages: readonly string[] }
+  /** `messages`: one per file that could not be reopened. */
+  | { readonly ok: true; readonly op: "reopen"; readonly messages: readonly string[] }
   /** The request was refused as a whole; `unknown` lists names that are not jobs. */
   | { readonly ok: false; readonly error: string; readonly unknown?: readonly string[] };
 
@@ -121,7 +125,9 @@ export function decodeRequest(line: string): { ok: true; request: ControlRequest
     }
     case "reload":
       return { ok: true, request: { op: "reload" } };
+    case "reopen":
+      return { ok: true, request: { op: "reopen" } };
     default:
-      return { ok: false, error: `unknown request ${JSON.stringify(r.op)} (expected status, start, stop, restart, signal or reload)` };
+      return { ok: false, error: `unknown request ${JSON.stringify(r.op)} (expected status, start, stop, restart, signal, reload or reopen)` };
   }
 }

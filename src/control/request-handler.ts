@@ -29,6 +29,10 @@ export async function handleRequest(request: ControlRequest, ctx: HandlerContext
     const outcome = await ctx.target.reload();
     return { ok: true, op: "reload", applied: outcome.applied, messages: outcome.applied ? [] : outcome.messages };
   }
+  if (request.op === "reopen") {
+    ctx.log("info", "control: reopen");
+    return { ok: true, op: "reopen", messages: ctx.target.reopen?.() ?? [] };
+  }
   const snapshot: readonly JobView[] = ctx.target.snapshot();
   const jobs = byName(snapshot);
   const all = "all" in request && request.all === true;

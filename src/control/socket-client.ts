@@ -1,4 +1,4 @@
-// `pmtr status|start|stop|restart|signal|reload`: one request to the running pmtr over the
+// `pmtr status|start|stop|restart|signal|reload|reopen`: one request to the running pmtr over the
 // control socket, its answer printed for people (or as JSON), and an exit code for scripts.
 
 import { statSync } from "node:fs";
@@ -179,6 +179,14 @@ async function present(request: ControlRequest, response: ControlResponse, json:
         return CLIENT_EXIT.ok;
       }
       await io.err(`${response.messages.join("\n")}\npmtr: the configuration has errors; pmtr keeps the previous one\n`);
+      return CLIENT_EXIT.failed;
+    }
+    case "reopen": {
+      if (response.messages.length === 0) {
+        await io.out("log files reopened\n");
+        return CLIENT_EXIT.ok;
+      }
+      await io.err(response.messages.map((m) => `pmtr: ${m}\n`).join(""));
       return CLIENT_EXIT.failed;
     }
   }

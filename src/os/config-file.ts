@@ -27,7 +27,7 @@ export function readConfigFile(path: string, opts: { enforceOwnership: boolean }
     const digest = createHash("sha256").update(read.bytes).digest("hex");
     const text = decodeText(read.bytes);
     if (typeof text !== "string") return { ok: false, messages: [`${path}: ${text.problem}`], digest };
-    const parsed = parseConfig(text);
+    const parsed = parseConfig(text, path);
     if (parsed.ok) return { ok: true, config: parsed.config, digest };
     return { ok: false, messages: formatErrors(path, parsed.errors), digest };
   } catch (e) {

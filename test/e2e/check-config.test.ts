@@ -81,7 +81,7 @@ describe("pmtr -t on an invalid file", () => {
     expect(stdout).toBe("");
     expect(stderr.trimEnd().split("\n")).toEqual([
       `${path}:2: report to "tcp://127.0.0.1:9999" is not a udp://HOST:PORT[@IFACE] address`,
-      `${path}:3: unknown keyword "bogus" outside a job (expected job {, report to or listen on)`,
+      `${path}:3: unknown keyword "bogus" outside a job (expected job {, report to, listen on, metrics on or include)`,
       `${path}:6: cmd "web-server" is not an absolute path (pmtr does not search PATH: write the full path, e.g. /usr/bin/web-server)`,
       `${path}:7: nice 99 is out of range -20..19`,
       `${path}:8: cpu range 4-2 is reversed (write 2-4)`,

@@ -9,6 +9,7 @@ test.each([
   ['{"op":"reload"}', { op: "reload" }],
   ['{"op":"restart","all":true}', { op: "restart", names: [], all: true }],
   ['{"op":"status","all":true}', { op: "status", names: [], all: true }],
+  ['{"op":"reopen"}', { op: "reopen" }],
 ])("decodes %s", (line, request) => {
   expect(decodeRequest(line)).toEqual({ ok: true, request: request as never });
 });
@@ -24,8 +25,8 @@ test.each([
   ['{"op":"stop","all":true,"names":["a"]}', "give job names or all, not both"],
   ['{"op":"signal","signal":"NOPE","names":["a"]}', 'unknown signal "NOPE"'],
   ['{"op":"signal","signal":"HUP"}', "signal needs at least one job name"],
-  ['{"op":"rm -rf"}', 'unknown request "rm -rf" (expected status, start, stop, restart, signal or reload)'],
-  ["{}", "unknown request undefined (expected status, start, stop, restart, signal or reload)"],
+  ['{"op":"rm -rf"}', 'unknown request "rm -rf" (expected status, start, stop, restart, signal, reload or reopen)'],
+  ["{}", "unknown request undefined (expected status, start, stop, restart, signal, reload or reopen)"],
 ])("refuses %s", (line, error) => {
   expect(decodeRequest(line)).toEqual({ ok: false, error });
 });
