@@ -22,9 +22,10 @@ export type ControlRequest =
 
 /** One ended run in `pmtr status --json`. */
 export type StatusExit = ExitStatus & {
-  /** Epoch ms; null when the daemon did not say. */
-  readonly atMs: number | null;
-  readonly ranMs: number | null;
+  /** When it ended, epoch ms. */
+  readonly atMs: number;
+  /** How long the run lasted. */
+  readonly ranMs: number;
 };
 
 /** One job in `pmtr status --json`; a stable shape for scripts (README: JSON Schema). Every
@@ -42,7 +43,8 @@ export interface StatusJob {
   readonly startedAt: number | null;
   readonly restarts: number;
   readonly lastExit: StatusExit | null;
-  readonly lastStartError: { readonly step: string; readonly error: string; readonly atMs: number | null } | null;
+  /** The last failed start (cleared by a successful one): the step and the OS error. */
+  readonly lastStartError: { readonly step: string; readonly error: string; readonly atMs: number } | null;
   /** Epoch ms of the scheduled restart, in backoff. */
   readonly nextRestartAt: number | null;
   /** The last 10 exits, oldest first. */
@@ -53,11 +55,13 @@ export interface StatusJob {
   /** argv[0]: the absolute path of the program. */
   readonly cmd: string;
   readonly argv: readonly string[];
+  /** null: pmtr's own user. */
   readonly user: string | null;
-  readonly dir: string | null;
-  readonly out: string | null;
-  readonly err: string | null;
-  readonly source: { readonly file: string; readonly line: number } | null;
+  readonly dir: string;
+  readonly out: string;
+  readonly err: string;
+  /** Where the job's block is; line 0 when unknown. */
+  readonly source: { readonly file: string; readonly line: number };
   /** Memory and CPU of the job's whole process group, read from /proc when asked for (status
    *  NAME, --json); null when not running or not asked. */
   readonly usage: GroupUsage | null;

@@ -4,10 +4,9 @@
 
 import { alreadyDone, deadlineFor, outcomeOf, timeoutOutcome } from "./action-outcome.ts";
 import type { ChangeWaiter } from "./change-waiter.ts";
-import type { JobView } from "./job-view.ts";
 import type { ActionOp, ActionResult, ControlRequest, ControlResponse, GroupUsage } from "./protocol.ts";
 import { toStatusJob } from "./status-format.ts";
-import type { ControlLog, ControlTarget } from "./target.ts";
+import type { ControlLog, ControlTarget, JobStatus } from "./target.ts";
 
 export interface HandlerContext {
   readonly target: ControlTarget;
@@ -33,7 +32,7 @@ export async function handleRequest(request: ControlRequest, ctx: HandlerContext
     ctx.log("info", "control: reopen");
     return { ok: true, op: "reopen", messages: ctx.target.reopen?.() ?? [] };
   }
-  const snapshot: readonly JobView[] = ctx.target.snapshot();
+  const snapshot: readonly JobStatus[] = ctx.target.snapshot();
   const jobs = byName(snapshot);
   const all = "all" in request && request.all === true;
   const names = all ? snapshot.map((j) => j.name) : [...new Set(request.names)];
@@ -54,7 +53,7 @@ export async function handleRequest(request: ControlRequest, ctx: HandlerContext
 
 /** Group usage is a scan of /proc: only for the views that show it. A failed scan is "-", not
  *  a failed status. */
-async function readUsage(jobs: readonly JobView[], wanted: boolean, ctx: HandlerContext): Promise<ReadonlyMap<number, GroupUsage>> {
+async function readUsage(jobs: readonly JobStatus[], wanted: boolean, ctx: HandlerContext): Promise<ReadonlyMap<number, GroupUsage>> {
   const pgids = jobs.flatMap((j) => (j.pid === null ? [] : [j.pid]));
   if (!wanted || ctx.groupUsage === undefined || pgids.length === 0) return new Map();
   try {
@@ -64,7 +63,7 @@ async function readUsage(jobs: readonly JobView[], wanted: boolean, ctx: Handler
   }
 }
 
-async function act(op: ActionOp, before: readonly JobView[], ctx: HandlerContext): Promise<ActionResult[]> {
+async function act(op: ActionOp, before: readonly JobStatus[], ctx: HandlerContext): Promise<ActionResult[]> {
   const clock = ctx.nowMs ?? (() => performance.now());
   const results = new Map<string, ActionResult>();
   for (const job of before) {
@@ -72,7 +71,7 @@ async function act(op: ActionOp, before: readonly JobView[], ctx: HandlerContext
     if (done) results.set(job.name, done);
   }
   const pending = before.filter((job) => !results.has(job.name));
-  const deadlineMs = deadlineFor(op, pending);
+  const deadlineMs = deadlineFor(pending);
   if (pending.length > 0) {
     ctx.early?.({ ok: true, op: "accepted", deadlineMs });
     ctx.target[op](pending.map((j) => j.name));
@@ -112,7 +111,7 @@ async function act(op: ActionOp, before: readonly JobView[], ctx: HandlerContext
   return before.map((job) => results.get(job.name)!);
 }
 
-function forward(job: JobView, signal: string, ctx: HandlerContext): ActionResult {
+function forward(job: JobStatus, signal: string, ctx: HandlerContext): ActionResult {
   if (job.pid === null) return { name: job.name, ok: false, message: `not running (${job.state}); no ${signal} sent` };
   const kill = ctx.kill ?? ((pid, sig) => process.kill(pid, sig));
   try {
@@ -125,6 +124,6 @@ function forward(job: JobView, signal: string, ctx: HandlerContext): ActionResul
   return { name: job.name, ok: true, message: `sent ${signal} [${job.pid}]` };
 }
 
-function byName(jobs: readonly JobView[]): Map<string, JobView> {
+function byName(jobs: readonly JobStatus[]): Map<string, JobStatus> {
   return new Map(jobs.map((j) => [j.name, j]));
 }

@@ -3,8 +3,8 @@
 // the client only prints what these return.
 
 import type { ExitStatus } from "../core/ports.ts";
-import type { ExitRecord, JobView } from "./job-view.ts";
 import type { GroupUsage, StatusExit, StatusJob } from "./protocol.ts";
+import type { ExitRecord, JobStatus } from "./target.ts";
 
 /** Exit codes of the client commands. `status` follows LSB (0 running, 3 not running, 4 unknown). */
 export const CLIENT_EXIT = {
@@ -16,43 +16,38 @@ export const CLIENT_EXIT = {
 } as const;
 
 /** The JSON form of one job; `usage` is its process group's, when it was read. */
-export function toStatusJob(job: JobView, usage: GroupUsage | null = null): StatusJob {
+export function toStatusJob(job: JobStatus, usage: GroupUsage | null = null): StatusJob {
   const running = job.pid !== null && job.state === "running";
   return {
     name: job.name,
     state: job.state,
-    reason: job.reason ?? fallbackReason(job),
+    reason: job.reason,
     enabled: job.enabled,
     pid: job.pid,
     uptimeSec: running && job.sinceStartMs !== null ? Math.max(0, Math.floor(job.sinceStartMs / 1000)) : null,
-    startedAt: job.startedAt ?? null,
+    startedAt: job.startedAt,
     restarts: job.restarts,
     lastExit: job.lastExit === null ? null : toStatusExit(job.lastExit),
-    lastStartError: job.lastStartError ? { step: job.lastStartError.step, error: job.lastStartError.error, atMs: job.lastStartError.atMs ?? null } : null,
-    nextRestartAt: job.nextRestartAt ?? null,
-    exits: (job.exits ?? []).map(toStatusExit),
-    ready: job.ready ?? running,
-    statusText: job.statusText ?? null,
+    lastStartError: job.lastStartError === null ? null : { step: job.lastStartError.step, error: job.lastStartError.error, atMs: job.lastStartError.atMs },
+    nextRestartAt: job.nextRestartAt,
+    exits: job.exits.map(toStatusExit),
+    ready: job.ready,
+    statusText: job.statusText,
     cmd: job.cmd,
-    argv: job.argv ?? [job.cmd],
-    user: job.user ?? null,
-    dir: job.dir ?? null,
-    out: job.out ?? null,
-    err: job.err ?? null,
-    source: job.source ?? null,
+    argv: job.argv,
+    user: job.user,
+    dir: job.dir,
+    out: job.out,
+    err: job.err,
+    source: { file: job.source.file, line: job.source.line },
     usage: job.pid === null ? null : usage,
   };
 }
 
+/** Only the documented fields, in a fixed order (README: JSON Schema). */
 function toStatusExit(exit: ExitRecord): StatusExit {
   const how: ExitStatus = exit.kind === "exited" ? { kind: "exited", code: exit.code } : { kind: "signaled", signal: exit.signal };
-  return { ...how, atMs: exit.atMs ?? null, ranMs: exit.ranMs ?? null };
-}
-
-/** For a supervisor that does not say why itself. */
-function fallbackReason(job: JobView): string {
-  if (job.state === "running" && job.sinceStartMs !== null) return `up ${formatDuration(Math.floor(job.sinceStartMs / 1000))}`;
-  return job.lastExit === null ? job.state : `${job.state} after ${formatExit(job.lastExit)}`;
+  return { ...how, atMs: exit.atMs, ranMs: exit.ranMs };
 }
 
 const HEADERS = ["NAME", "STATE", "PID", "RESTARTS", "LAST EXIT", "INFO"] as const;
@@ -85,8 +80,7 @@ export function formatDetail(job: StatusJob, nowMs: number): string {
   add("restarts", String(job.restarts));
   add("last exit", job.lastExit === null ? "-" : describeRun(job.lastExit, nowMs));
   if (job.lastStartError !== null) {
-    const at = job.lastStartError.atMs === null ? "" : ` (${formatTime(job.lastStartError.atMs)})`;
-    add("start error", `${job.lastStartError.step}: ${oneLine(job.lastStartError.error)}${at}`);
+    add("start error", `${job.lastStartError.step}: ${oneLine(job.lastStartError.error)} (${formatTime(job.lastStartError.atMs)})`);
   }
   if (job.nextRestartAt !== null) add("next restart", `${formatTime(job.nextRestartAt)} (${until(job.nextRestartAt, nowMs)})`);
   add("ready", job.ready ? "yes" : "no");
@@ -96,7 +90,7 @@ export function formatDetail(job: StatusJob, nowMs: number): string {
   add("dir", job.dir);
   add("out", job.out);
   add("err", job.err);
-  if (job.source !== null) add("defined in", job.source.line > 0 ? `${job.source.file}:${job.source.line}` : job.source.file);
+  add("defined in", job.source.line > 0 ? `${job.source.file}:${job.source.line}` : job.source.file);
   if (job.usage !== null) {
     const n = job.usage.processes;
     add("memory", `${formatBytes(job.usage.rssBytes)} RSS in ${n} ${n === 1 ? "process" : "processes"} of its process group`);
@@ -113,9 +107,7 @@ export function formatDetail(job: StatusJob, nowMs: number): string {
 
 /** "exit 3 after 0.2 s, at 2026-12-01 13:02:10 (5 s ago)". */
 function describeRun(exit: StatusExit, nowMs: number): string {
-  const after = exit.ranMs === null ? "" : ` after ${formatSeconds(exit.ranMs / 1000)}`;
-  const at = exit.atMs === null ? "" : `, at ${formatTime(exit.atMs)} (${ago(exit.atMs, nowMs)})`;
-  return `${formatExit(exit)}${after}${at}`;
+  return `${formatExit(exit)} after ${formatSeconds(exit.ranMs / 1000)}, at ${formatTime(exit.atMs)} (${ago(exit.atMs, nowMs)})`;
 }
 
 /** 42s, 5m03s, 2h05m, 3d04h: the two largest units, like ps and systemctl keep it short. */

@@ -5,13 +5,13 @@ import { job } from "./fake-target.ts";
 
 const status = (name: string, fields: Partial<StatusJob> = {}): StatusJob => ({ ...toStatusJob(job(name)), ...fields });
 
-test("toStatusJob: uptime only while running; every field present, null where unknown", () => {
-  expect(toStatusJob(job("a", { sinceStartMs: 61_500, pid: 7 }))).toEqual({
+test("toStatusJob: uptime only while running; every documented field, nothing else", () => {
+  expect(toStatusJob(job("a", { sinceStartMs: 61_500, pid: 7, reason: "up 1m01s" }))).toEqual({
     name: "a", state: "running", reason: "up 1m01s", enabled: true, pid: 7, uptimeSec: 61, startedAt: null, restarts: 0, lastExit: null,
     lastStartError: null, nextRestartAt: null, exits: [], ready: true, statusText: null, cmd: "/bin/a", argv: ["/bin/a"],
-    user: null, dir: null, out: null, err: null, source: null, usage: null,
+    user: null, dir: "/", out: "/dev/null", err: "/dev/null", source: { file: "/etc/pmtr.conf", line: 1 }, usage: null,
   });
-  expect(toStatusJob(job("a", { state: "delayed", pid: null, sinceStartMs: 3_000, lastExit: { kind: "exited", code: 1 } })).uptimeSec).toBeNull();
+  expect(toStatusJob(job("a", { state: "backoff", pid: null, sinceStartMs: 3_000, lastExit: { kind: "exited", code: 1, atMs: 1, ranMs: 1 } })).uptimeSec).toBeNull();
   expect(toStatusJob(job("a", { state: "stopping", pid: 7 })).uptimeSec).toBeNull();
 });
 
@@ -43,8 +43,8 @@ test("formatExit", () => {
 
 test("the table: aligned columns, - for what does not apply, INFO last", () => {
   const text = formatStatusTable([
-    status("web", { pid: 18478, uptimeSec: 7500, restarts: 2, reason: "up 2h05m", lastExit: { kind: "signaled", signal: "SIGTERM", atMs: null, ranMs: null } }),
-    status("batch-import", { state: "backoff" as never, pid: null, uptimeSec: null, reason: "exit 127 after 0 s; restart in 10 s (attempt 1)", lastExit: { kind: "exited", code: 127, atMs: null, ranMs: null } }),
+    status("web", { pid: 18478, uptimeSec: 7500, restarts: 2, reason: "up 2h05m", lastExit: { kind: "signaled", signal: "SIGTERM", atMs: 0, ranMs: 0 } }),
+    status("batch-import", { state: "backoff", pid: null, uptimeSec: null, reason: "exit 127 after 0 s; restart in 10 s (attempt 1)", lastExit: { kind: "exited", code: 127, atMs: 0, ranMs: 0 } }),
   ]);
   expect(text).toBe(
     "NAME          STATE    PID    RESTARTS  LAST EXIT  INFO\n" +
@@ -65,7 +65,7 @@ test("the detail view: every fact on its own line, the last exits newest first",
   const at = (h: number, m: number, sec: number) => new Date(2026, 11, 1, h, m, sec).getTime();
   const now = at(14, 0, 0);
   const text = formatDetail(status("web", {
-    state: "backoff" as never, pid: null, uptimeSec: null, restarts: 4, reason: "exit 3 after 0.2 s; restart in 8 s (attempt 4)",
+    state: "backoff", pid: null, uptimeSec: null, restarts: 4, reason: "exit 3 after 0.2 s; restart in 8 s (attempt 4)",
     startedAt: at(13, 59, 50), nextRestartAt: at(14, 0, 8),
     lastExit: { kind: "exited", code: 3, atMs: at(13, 59, 50), ranMs: 200 },
     exits: [{ kind: "signaled", signal: "SIGKILL", atMs: at(13, 0, 0), ranMs: 3_725_000 }, { kind: "exited", code: 3, atMs: at(13, 59, 50), ranMs: 200 }],
@@ -98,8 +98,8 @@ test("the detail view: every fact on its own line, the last exits newest first",
 
 test("the detail view of a running job shows its process group's memory and CPU", () => {
   const text = formatDetail(status("web", { pid: 42, usage: { rssBytes: 12.5 * 1024 * 1024, cpuSeconds: 3.25, processes: 3 } }), Date.now());
-  expect(text).toContain("  memory     12.5 MiB RSS in 3 processes of its process group\n");
-  expect(text).toContain("  cpu        3.3 s (user + system, live processes of its group)\n");
+  expect(text).toContain("  memory      12.5 MiB RSS in 3 processes of its process group\n");
+  expect(text).toContain("  cpu         3.3 s (user + system, live processes of its group)\n");
 });
 
 test.each([[0, "0 B"], [512, "512 B"], [2048, "2.0 KiB"], [1536 * 1024, "1.5 MiB"], [300 * 1024 * 1024, "300 MiB"], [12.5 * 1024 * 1024, "12.5 MiB"], [5 * 1024 ** 3, "5.0 GiB"]])("formatBytes(%d) = %s", (n, text) => {
@@ -112,10 +112,10 @@ test.each([[0.04, "0 s"], [0.25, "0.3 s"], [9.94, "9.9 s"], [12.4, "12 s"], [65,
 
 describe("statusExitCode (LSB)", () => {
   const up = status("up");
-  const down = status("down", { state: "delayed", pid: null });
-  const backoff = status("backoff", { state: "backoff" as never, pid: null });
-  const failed = status("failed", { state: "failed" as never, pid: null });
-  const starting = status("starting", { state: "starting" as never, pid: 5 });
+  const down = status("down", { state: "stopping" });
+  const backoff = status("backoff", { state: "backoff", pid: null });
+  const failed = status("failed", { state: "failed", pid: null });
+  const starting = status("starting", { state: "starting", pid: 5 });
   const off = status("off", { state: "disabled", pid: null });
   const done = status("done", { state: "done", pid: null });
   test("named: 0 when all run, 3 when one does not, 4 for an unknown name", () => {
