@@ -260,6 +260,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     stop: (names) => supervisor.stop(names),
     restart: (names) => supervisor.restart(names),
     reload: async () => rescan(true),
+    config: () => config.jobs,
     reopen: reopenFiles,
   };
   const udp = new UdpControl(target, log);

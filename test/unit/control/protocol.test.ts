@@ -10,6 +10,7 @@ test.each([
   ['{"op":"restart","all":true}', { op: "restart", names: [], all: true }],
   ['{"op":"status","all":true}', { op: "status", names: [], all: true }],
   ['{"op":"reopen"}', { op: "reopen" }],
+  ['{"op":"config"}', { op: "config" }],
 ])("decodes %s", (line, request) => {
   expect(decodeRequest(line)).toEqual({ ok: true, request: request as never });
 });
@@ -25,8 +26,8 @@ test.each([
   ['{"op":"stop","all":true,"names":["a"]}', "give job names or all, not both"],
   ['{"op":"signal","signal":"NOPE","names":["a"]}', 'unknown signal "NOPE"'],
   ['{"op":"signal","signal":"HUP"}', "signal needs at least one job name"],
-  ['{"op":"rm -rf"}', 'unknown request "rm -rf" (expected status, start, stop, restart, signal, reload or reopen)'],
-  ["{}", "unknown request undefined (expected status, start, stop, restart, signal, reload or reopen)"],
+  ['{"op":"rm -rf"}', 'unknown request "rm -rf" (expected status, start, stop, restart, signal, reload, reopen or config)'],
+  ["{}", "unknown request undefined (expected status, start, stop, restart, signal, reload, reopen or config)"],
 ])("refuses %s", (line, error) => {
   expect(decodeRequest(line)).toEqual({ ok: false, error });
 });
