@@ -36,7 +36,8 @@ export async function run(args: readonly string[]): Promise<number> {
   }
 }
 
-/** `pmtr -t`: silent and 0 on a valid file (one line per job with -v); every error and 1 if not. */
+/** `pmtr -t`: 0 on a valid file (one line per job with -v; warnings about what would fail at
+ *  run time on stderr, SPEC §15); every error and 1 if not. */
 async function check(options: Options): Promise<number> {
   const loaded = readConfigFile(options.configPath, { enforceOwnership: process.getuid?.() === 0 });
   if (!loaded.ok) {
@@ -44,6 +45,9 @@ async function check(options: Options): Promise<number> {
     return EXIT.config;
   }
   if (options.verbose > 0) await write(Bun.stdout, loaded.config.jobs.map((j) => `${describeJob(j)}\n`).join(""));
+  const { runtimeWarnings } = await import("./os/check-warnings.ts");
+  const warnings = runtimeWarnings(loaded.config);
+  if (warnings.length > 0) await write(Bun.stderr, warnings.map((w) => `${w}\n`).join(""));
   return EXIT.ok;
 }
 

@@ -19,6 +19,7 @@ import type { Ports } from "./core/ports.ts";
 import { Supervisor } from "./core/supervisor.ts";
 import { EXIT } from "./exit.ts";
 import { readConfigFile } from "./os/config-file.ts";
+import { watchConfig } from "./os/config-watch.ts";
 import { createDependsDigest } from "./os/depends-digest.ts";
 import { createRecorder, recordPath, stopPreviousGeneration } from "./os/generation.ts";
 import { detach, takeDaemonChild } from "./os/daemon.ts";
@@ -204,6 +205,8 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       return { applied: false, messages: [`${options.configPath}: missing`] };
     }
     const next = readConfigFile(options.configPath, { enforceOwnership: isRoot });
+    // The include directories of the file as just read, valid or not (config-watch.ts).
+    if (startedUp) configWatch.update(next.includes);
     if (!forced && next.digest !== null && next.digest === lastDigest) return { applied: true }; // touch, chmod
     missingLogged = false;
     log("notice", "rescanning job configuration");
@@ -279,10 +282,11 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   }
 
   // ---- start ----------------------------------------------------------------------------------
-  const configWatch = watchFile(options.configPath, settled(() => {
+  const configWatch = watchConfig(options.configPath, settled(() => {
     configWatch.refresh();
     guard(() => rescan(false));
   }), (m) => log("warning", m));
+  configWatch.update(loaded.includes);
   udp.configure(config.reportTo, config.listenOn);
   metrics.configure(config.metricsOn);
   supervisor.apply(config);

@@ -7,7 +7,7 @@
 // file at the path is a new one: the old one is read to its end first, then the new one from
 // its start) and `copytruncate` (the file shrank: read again from its start).
 
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { readConfigFile } from "../os/config-file.ts";
 import { outputPlace } from "./logs-where.ts";
 import { CLIENT_EXIT } from "./status-format.ts";
@@ -42,7 +42,10 @@ export async function runLogs(req: LogsRequest, io: LogsIo): Promise<number> {
   const journald = existsSync(JOURNALD_SOCKET);
   const places = [outputPlace(job, "out", journald), outputPlace(job, "err", journald)];
   const paths = [...new Set(places.flatMap((p) => (p.kind === "file" ? [p.path] : [])))];
-  for (const p of places) if (p.kind === "elsewhere") await io.out(`${p.text}\n`);
+  // Where the other stream goes is the answer when there is no file to show, and a note on
+  // stderr (out of the way of the lines, and of a pipe) when there is.
+  const note = paths.length === 0 ? io.out : io.err;
+  for (const p of places) if (p.kind === "elsewhere") await note(`${p.text}\n`);
   const labelled = paths.length > 1;
   for (const [i, path] of paths.entries()) {
     if (labelled) await io.out(`${i > 0 ? "\n" : ""}==> ${path} <==\n`);
@@ -54,16 +57,18 @@ export async function runLogs(req: LogsRequest, io: LogsIo): Promise<number> {
   return follow(paths, labelled, io);
 }
 
-/** The last `n` lines of `path`, taking earlier lines from `path.1` (a rotated set) when the
- *  file itself has fewer; null when `path` cannot be read. */
+/** The last `n` lines of `path`, taking earlier lines from `path.1`, `path.2` ... (a rotated
+ *  set) when the file itself has fewer; null when `path` cannot be read. */
 export function lastLines(path: string, n: number): string | null {
   if (n === 0) return existsSync(path) ? "" : null;
-  const text = tailText(path, n);
+  let text = tailText(path, n);
   if (text === null) return null;
-  const lines = countLines(text);
-  if (lines >= n) return text;
-  const before = tailText(`${path}.1`, n - lines) ?? "";
-  return before + text;
+  for (let k = 1; countLines(text) < n; k++) {
+    const before = tailText(`${path}.${k}`, n - countLines(text));
+    if (before === null) break;
+    text = before + text;
+  }
+  return text;
 }
 
 /** The last `n` lines of one file (reading backwards in blocks), or null. */
@@ -156,6 +161,9 @@ async function follow(paths: readonly string[], labelled: boolean, io: LogsIo): 
           closeSync(f.fd);
         }
         f.fd = null;
+        // Rotated more than once since the last look: the files between ours and the new F
+        // are read whole, oldest first.
+        for (const between of rotatedSince(f.path, f.ino)) await show(f, readWhole(between));
         try {
           f.fd = openSync(f.path, "r");
           f.ino = fstatSync(f.fd).ino;
@@ -194,6 +202,28 @@ function readRest(f: Followed): string {
     chunks.push(buf.subarray(0, n));
   }
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** F.1, F.2 ... up to the one that is the file with inode `ino` (what we were reading): the
+ *  ones before it, newest last. Empty when `ino` is not among the first few (logrotate's own
+ *  names, or too far behind): then only the new F is read. */
+function rotatedSince(path: string, ino: number): string[] {
+  const newer: string[] = [];
+  for (let n = 1; n <= 10; n++) {
+    const at = inodeOf(`${path}.${n}`);
+    if (at === null) return [];
+    if (at === ino) return newer.reverse();
+    newer.push(`${path}.${n}`);
+  }
+  return [];
+}
+
+function readWhole(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
 }
 
 function inodeOf(path: string): number | null {

@@ -72,7 +72,8 @@ job {
         expect(readOr(join(dir, "web.err"))).toBe(`pmtr: cannot start web: dir: chdir ${dir}/missing: No such file or directory\n`);
         const web = await runPmtr(["logs", "-c", conf, "web"]);
         expect(web.code).toBe(0);
-        expect(web.stdout).toBe(`job web: stdout is discarded (out /dev/null)\npmtr: cannot start web: dir: chdir ${dir}/missing: No such file or directory\n`);
+        expect(web.stdout).toBe(`pmtr: cannot start web: dir: chdir ${dir}/missing: No such file or directory\n`);
+        expect(web.stderr).toBe("job web: stdout is discarded (out /dev/null)\n");
 
         await waitFor("talk's 5 lines", () => readOr(join(dir, "talk.err")).includes("err 5"));
         const talk = await runPmtr(["-c", conf, "logs", "talk", "-n", "2"]);
