@@ -15,6 +15,8 @@ export interface Options {
   readonly configPath: string;
   readonly pidfile: string | null;
   readonly checkOnly: boolean;
+  /** `-t --diff`: print what applying the file would do to the running pmtr (SPEC §15). */
+  readonly diff: boolean;
   /** `-s PATH`: the control socket; null for the default (see control/socket-path.ts). */
   readonly socketPath: string | null;
   /** `-l FILE`: pmtr's own messages also appended there (SPEC §13); null when not given. */
@@ -33,7 +35,7 @@ export type Command =
   | { readonly kind: "version" }
   | { readonly kind: "usage-error"; readonly message: string };
 
-export const USAGE = `usage: pmtr [-F] [-v[v]] [-c FILE] [-p PIDFILE] [-s SOCKET] [-l LOGFILE] [-t] [-h] [--version]
+export const USAGE = `usage: pmtr [-F] [-v[v]] [-c FILE] [-p PIDFILE] [-s SOCKET] [-l LOGFILE] [-t [--diff]] [-h] [--version]
        pmtr [-s SOCKET] status [--json] [NAME...]
        pmtr [-s SOCKET] start|stop|restart NAME...
        pmtr [-s SOCKET] signal SIG NAME...
@@ -47,6 +49,7 @@ export const USAGE = `usage: pmtr [-F] [-v[v]] [-c FILE] [-p PIDFILE] [-s SOCKET
               $XDG_RUNTIME_DIR/pmtr.sock); the client commands take it too
   -l LOGFILE  also append pmtr's own messages to LOGFILE (reopened on SIGUSR1)
   -t          check the configuration and exit: 0 valid, 1 invalid
+  --diff      with -t: print what applying the file would do to the running pmtr
   -v          verbose (-vv: more); with -t, print one line per job
   -h, --help  show this help
   --version   print pmtr's version
@@ -71,6 +74,7 @@ export function parseArgs(args: readonly string[]): Command {
   let configPath = DEFAULT_CONFIG;
   let pidfile: string | null = null;
   let checkOnly = false;
+  let diff = false;
   let socketPath: string | null = null;
   let logFile: string | null = null;
   /** Daemon-only flags seen, so `pmtr -F status` can be refused by name. */
@@ -84,6 +88,10 @@ export function parseArgs(args: readonly string[]): Command {
     }
     if (arg === "--help") return { kind: "help" };
     if (arg === "--version") return { kind: "version" };
+    if (arg === "--diff") {
+      diff = true;
+      continue;
+    }
     if (isClientCommand(arg)) {
       // `pmtr -c FILE logs web`: logs reads the configuration file (see parseLogs).
       const refused = daemonFlags.find((f) => !(arg === "logs" && f === "c"));
@@ -121,7 +129,8 @@ export function parseArgs(args: readonly string[]): Command {
       }
     }
   }
-  return { kind: "run", options: { foreground: foreground || checkOnly, verbose, configPath, pidfile, checkOnly, socketPath, logFile } };
+  if (diff && !checkOnly) return usageError("--diff goes with -t (pmtr -t --diff -c FILE)");
+  return { kind: "run", options: { foreground: foreground || checkOnly, verbose, configPath, pidfile, checkOnly, diff, socketPath, logFile } };
 }
 
 type ClientName = Exclude<(typeof CLIENT_COMMANDS)[number], "logs">;

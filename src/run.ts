@@ -45,6 +45,15 @@ async function check(options: Options): Promise<number> {
     return EXIT.config;
   }
   if (options.verbose > 0) await write(Bun.stdout, loaded.config.jobs.map((j) => `${describeJob(j)}\n`).join(""));
+  if (options.diff) {
+    const { diffAgainstRunning } = await import("./control/diff-client.ts");
+    const diff = await diffAgainstRunning(loaded.config, options.socketPath);
+    if (!diff.ok) {
+      await write(Bun.stderr, `pmtr: ${diff.message}\n`);
+      return EXIT.runtime;
+    }
+    await write(Bun.stdout, diff.lines.map((l) => `${l}\n`).join(""));
+  }
   const { runtimeWarnings } = await import("./os/check-warnings.ts");
   const warnings = runtimeWarnings(loaded.config);
   if (warnings.length > 0) await write(Bun.stderr, warnings.map((w) => `${w}\n`).join(""));

@@ -31,6 +31,7 @@ import { openLogFile } from "./os/log/log-file.ts";
 import { acquirePidfile } from "./os/pidfile.ts";
 import { groupAlive, signalGroup } from "./os/process-group.ts";
 import { becomeSubreaper, reapOrphans } from "./os/reaper.ts";
+import { createReadiness } from "./os/probe/readiness.ts";
 import { createNotifier } from "./os/sd-notify.ts";
 import { installSignals } from "./os/signals.ts";
 import { createSpawner } from "./os/spawn.ts";
@@ -123,6 +124,22 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   });
   // Captured outputs (rotate, console; SPEC §13) go through pipes pmtr reads: os/log/job-outputs.ts.
   const outputs = createJobOutputs(log);
+  // Readiness probes, notify sockets and health checks (SPEC §12): os/probe/readiness.ts. Its
+  // reports reach the supervisor on a later microtask, never inside the supervisor's own step.
+  const later = (action: () => void) => queueMicrotask(() => guard(action));
+  const readiness = createReadiness({
+    events: {
+      ready: (name) => later(() => supervisor.ready(name)),
+      notReady: (name, reason) => later(() => supervisor.notReady(name, reason)),
+      unhealthy: (name, pid, failures, error) => later(() => supervisor.unhealthy(name, pid, failures, error)),
+      statusText: (name, text) => later(() => supervisor.statusText(name, text)),
+    },
+    notifyDir: `${socketPath}.notify`,
+    spawn: (argv, job, onExit) => spawner.spawnProcess(argv, { user: job.user, env: job.env, dir: job.dir, name: `${job.name} probe`, onExit }),
+    killGroup: (pgid) => ports.signalGroup(pgid, "SIGKILL"),
+    warn: (message) => log("warning", message),
+    now: () => performance.now(),
+  });
   const reopenFiles = (): string[] => {
     const failures = outputs.reopen();
     const own = logFile?.ok ? logFile.file.reopen() : null;
@@ -137,7 +154,12 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   const ports: Ports = {
     now: () => performance.now(),
     wallClock: () => Date.now(),
-    start: (job) => outputs.start(job, (io) => spawner.start(job, { io })),
+    start: (job) => {
+      const prepared = readiness.prepare(job);
+      if (!prepared.ok) return Promise.resolve({ ok: false, step: prepared.step, error: prepared.error });
+      return outputs.start(prepared.job, (io) => spawner.start(prepared.job, { io }));
+    },
+    runChanged: (spec, run) => readiness.runChanged(spec, run),
     signalGroup: (pgid, signal) => {
       try {
         signalGroup(pgid, signal);
@@ -238,6 +260,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     stop: (names) => supervisor.stop(names),
     restart: (names) => supervisor.restart(names),
     reload: async () => rescan(true),
+    config: () => config.jobs,
     reopen: reopenFiles,
   };
   const udp = new UdpControl(target, log);
@@ -322,6 +345,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       udp.close();
       metrics.close();
       void supervisor.shutdown().then(async () => {
+        readiness.close();
         // The jobs are gone: their last lines are still in the pipes (or held by children
         // that outlived them, which get a moment at most).
         await outputs.drain(OUTPUT_DRAIN_MS);

@@ -2,6 +2,7 @@
 // single line of JSON. Both are bounded so a confused or hostile peer cannot make pmtr buffer
 // without limit.
 
+import type { JobSpec } from "../config/model.ts";
 import type { ExitStatus } from "../core/ports.ts";
 import { parseSignal } from "./signals.ts";
 import type { JobState } from "./target.ts";
@@ -16,7 +17,9 @@ export type ControlRequest =
   | { readonly op: "signal"; readonly signal: string; readonly names: readonly string[] }
   | { readonly op: "reload" }
   /** SPEC §13: reopen pmtr's -l file and every rotated output (as SIGUSR1). */
-  | { readonly op: "reopen" };
+  | { readonly op: "reopen" }
+  /** SPEC §15 `pmtr -t --diff`: the job definitions pmtr runs now (the last applied file). */
+  | { readonly op: "config" };
 
 /** One job in `pmtr status --json`; a stable shape for scripts. */
 export interface StatusJob {
@@ -44,6 +47,7 @@ export type ControlResponse =
   | { readonly ok: true; readonly op: "reload"; readonly applied: boolean; readonly messages: readonly string[] }
   /** `messages`: one per file that could not be reopened. */
   | { readonly ok: true; readonly op: "reopen"; readonly messages: readonly string[] }
+  | { readonly ok: true; readonly op: "config"; readonly jobs: readonly JobSpec[] }
   /** The request was refused as a whole; `unknown` lists names that are not jobs. */
   | { readonly ok: false; readonly error: string; readonly unknown?: readonly string[] };
 
@@ -84,7 +88,9 @@ export function decodeRequest(line: string): { ok: true; request: ControlRequest
       return { ok: true, request: { op: "reload" } };
     case "reopen":
       return { ok: true, request: { op: "reopen" } };
+    case "config":
+      return { ok: true, request: { op: "config" } };
     default:
-      return { ok: false, error: `unknown request ${JSON.stringify(r.op)} (expected status, start, stop, restart, signal, reload or reopen)` };
+      return { ok: false, error: `unknown request ${JSON.stringify(r.op)} (expected status, start, stop, restart, signal, reload, reopen or config)` };
   }
 }

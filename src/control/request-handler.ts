@@ -22,6 +22,10 @@ export async function handleRequest(request: ControlRequest, ctx: HandlerContext
     const outcome = await ctx.target.reload();
     return { ok: true, op: "reload", applied: outcome.applied, messages: outcome.applied ? [] : outcome.messages };
   }
+  if (request.op === "config") {
+    const jobs = ctx.target.config?.();
+    return jobs === undefined ? { ok: false, error: "this pmtr cannot report its configuration" } : { ok: true, op: "config", jobs };
+  }
   if (request.op === "reopen") {
     ctx.log("info", "control: reopen");
     return { ok: true, op: "reopen", messages: ctx.target.reopen?.() ?? [] };

@@ -42,7 +42,18 @@ function chooseDefault(io: ClientIo): string {
   return ROOT_SOCKET_PATH;
 }
 
-type Answer = { ok: true; response: ControlResponse } | { ok: false; message: string };
+export type Answer = { ok: true; response: ControlResponse } | { ok: false; message: string };
+
+/** One request to the pmtr on `socketPath` (null: the default), for commands that present the
+ *  answer themselves (`pmtr -t --diff`). */
+export async function askPmtr(request: ControlRequest, socketPath: string | null, io: ClientIo = processIo()): Promise<Answer> {
+  return ask(socketPath ?? chooseDefault(io), request, io.uid);
+}
+
+/** A whole configuration (`config`, 1000 jobs ~ 1 MB of JSON) is the one large answer. */
+function answerLimit(request: ControlRequest): number {
+  return request.op === "config" ? 1024 * MAX_MESSAGE_BYTES : 16 * MAX_MESSAGE_BYTES;
+}
 
 async function ask(path: string, request: ControlRequest, uid: number): Promise<Answer> {
   const refusal = checkOwner(path, uid);
@@ -69,7 +80,7 @@ async function ask(path: string, request: ControlRequest, uid: number): Promise<
           if (text.includes("\n")) {
             s.end();
             complete();
-          } else if (bytes > 16 * MAX_MESSAGE_BYTES) {
+          } else if (bytes > answerLimit(request)) {
             s.end();
             finish({ ok: false, message: `pmtr on ${path} sent an oversized answer` });
           }
@@ -149,6 +160,11 @@ async function present(request: ControlRequest, response: ControlResponse, json:
       }
       await io.err(response.messages.map((m) => `pmtr: ${m}\n`).join(""));
       return CLIENT_EXIT.failed;
+    }
+    case "config": {
+      // Asked by `pmtr -t --diff` (control/diff-client.ts), which presents it itself.
+      await io.out(`${JSON.stringify(response.jobs)}\n`);
+      return CLIENT_EXIT.ok;
     }
   }
 }

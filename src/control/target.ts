@@ -7,6 +7,7 @@
 export type { ExitRecord, JobState, JobStatus, StartError } from "../core/status.ts";
 export { JOB_STATES } from "../core/status.ts";
 import type { JobStatus } from "../core/status.ts";
+import type { JobSpec } from "../config/model.ts";
 
 export type ReloadOutcome =
   | { readonly applied: true }
@@ -29,6 +30,8 @@ export interface ControlTarget {
   reload(): Promise<ReloadOutcome>;
   /** Reopen pmtr's -l file and every rotated output (SPEC §13); one message per failure. */
   reopen?(): readonly string[];
+  /** The job definitions of the configuration applied now, for `pmtr -t --diff` (SPEC §15). */
+  config?(): readonly JobSpec[];
 }
 
 /** One log line; level names follow syslog. */

@@ -11,7 +11,7 @@ import type { ExitRecord, JobState, JobStatus } from "./status.ts";
  *  makes it a success (SPEC §10). */
 const START_MARGIN_MS = 5_000;
 
-export function jobStatus(spec: JobSpec, job: Job, now: number, wallNow: number): JobStatus {
+export function jobStatus(spec: JobSpec, job: Job, now: number, wallNow: number, statusText: string | null = null): JobStatus {
   const epoch = (mono: number) => Math.round(wallNow - (now - mono));
   const run = job.run;
   const history = job.history;
@@ -34,7 +34,7 @@ export function jobStatus(spec: JobSpec, job: Job, now: number, wallNow: number)
     nextRestartAt: run.kind === "backoff" ? epoch(run.restartAt) : null,
     exits,
     ready: run.kind === "running",
-    statusText: null,
+    statusText,
     cmd: spec.argv[0] ?? "",
     argv: spec.argv,
     user: spec.user,

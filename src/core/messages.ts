@@ -17,6 +17,7 @@ export const msg = {
   gaveUp: (name: string, count: number, windowMs: number) =>
     `job ${name} gave up: ${count} exits in ${seconds(windowMs)}; pmtr start ${name} to retry`,
   ready: (name: string, pid: number) => `job ${name} [${pid}] is ready`,
+  unhealthy: (name: string, failures: number, error: string) => `job ${name} unhealthy: ${failures} ${failures === 1 ? "check" : "checks"} failed: ${error}`,
   notReady: (name: string, withinMs: number, why: string | null) =>
     `job ${name} not ready after ${seconds(withinMs)}${why === null ? "" : `: ${why}`}`,
   exit33: (name: string) => `job ${name} exited with status 33, will not be restarted`,

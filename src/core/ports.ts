@@ -3,7 +3,7 @@
 // Nothing in src/core imports Bun, node:fs or process: every effect goes through here.
 
 import type { JobSpec } from "../config/model.ts";
-import type { JobEvent } from "./job.ts";
+import type { JobEvent, Run } from "./job.ts";
 
 export type LogLevel = "err" | "warning" | "notice" | "info" | "debug";
 
@@ -50,4 +50,7 @@ export interface Ports {
   /** SPEC §14 hook events: each exit of a job, and its give-up. Optional: metrics and
    *  `on exit`/`on fail` plug in here; must not throw or block. */
   jobEvent?(event: JobEvent & { readonly spec: JobSpec }): void;
+  /** The run state of `spec`'s job changed (SPEC §12: readiness probes start on `starting`,
+   *  health checks on `running`, both end otherwise). Optional; must not throw or block. */
+  runChanged?(spec: JobSpec, run: Run): void;
 }

@@ -36,6 +36,8 @@ interface Slot {
   index: number;
   /** Bumped for each start, so a start resolving late for a replaced run is recognised. */
   generation: number;
+  /** The job's own word on itself (sd_notify STATUS=), for status; null when it said none. */
+  statusText?: string | null;
 }
 
 export class Supervisor {
@@ -212,6 +214,25 @@ export class Supervisor {
     this.settle();
   }
 
+  /** `check` failed `failures` times in a row on `name`'s run `pid` (SPEC §12): logged, and
+   *  the job is restarted by its stop policy, without a backoff delay. A report about a run
+   *  that has ended meanwhile is ignored. */
+  unhealthy(name: string, pid: number, failures: number, error: string): void {
+    const slot = this.slots.get(name);
+    if (slot === undefined || slot.job.run.kind !== "running" || slot.job.run.pid !== pid) return;
+    this.ports.log("warning", msg.unhealthy(name, failures, error));
+    this.dispatch(slot, { kind: "start-requested", restart: true, operator: false, why: null });
+    this.settle();
+  }
+
+  /** A `ready notify` job's STATUS= text (null clears it), shown by status. */
+  statusText(name: string, text: string | null): void {
+    const slot = this.slots.get(name);
+    if (slot === undefined || slot.statusText === text) return;
+    slot.statusText = text;
+    this.ports.changed();
+  }
+
   /** Stops every job (SPEC §5): independent jobs at once, a job others depend on (`after`)
    *  once they are gone; from here on nothing starts (issue 12, fault 6). Resolves once every
    *  process is gone. */
@@ -232,13 +253,13 @@ export class Supervisor {
   snapshot(): JobStatus[] {
     const now = this.ports.now();
     const wall = this.ports.wallClock();
-    return [...this.slots.values()].map((slot) => jobStatus(slot.spec, slot.job, now, wall));
+    return [...this.slots.values()].map((slot) => jobStatus(slot.spec, slot.job, now, wall, slot.statusText ?? null));
   }
 
   /** One job's status, or null. */
   statusOf(name: string): JobStatus | null {
     const slot = this.slots.get(name);
-    return slot === undefined ? null : jobStatus(slot.spec, slot.job, this.ports.now(), this.ports.wallClock());
+    return slot === undefined ? null : jobStatus(slot.spec, slot.job, this.ports.now(), this.ports.wallClock(), slot.statusText ?? null);
   }
 
   /** The current definitions, in file order (for `pmtr -t --diff`: planReload(jobs(), new)). */
@@ -301,6 +322,7 @@ export class Supervisor {
     this.live += Number(hasProcess(run)) - Number(hasProcess(before));
     this.spawning += Number(run.kind === "spawning") - Number(before.kind === "spawning");
     this.running += Number(run.kind === "running") - Number(before.kind === "running");
+    this.ports.runChanged?.(slot.spec, run);
     if (run.kind === "removed") {
       this.leaving.delete(slot);
       if (this.slots.get(slot.spec.name) === slot) this.slots.delete(slot.spec.name);

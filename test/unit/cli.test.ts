@@ -5,16 +5,18 @@ describe("parseArgs", () => {
   test("defaults", () => {
     expect(parseArgs([])).toEqual({
       kind: "run",
-      options: { foreground: false, verbose: 0, configPath: DEFAULT_CONFIG, pidfile: null, checkOnly: false, socketPath: null, logFile: null },
+      options: { foreground: false, verbose: 0, configPath: DEFAULT_CONFIG, pidfile: null, checkOnly: false, diff: false, socketPath: null, logFile: null },
     });
   });
 
   test.each([
-    [["-F", "-v", "-v", "-c", "/x.conf", "-p", "/run/p.pid"], { foreground: true, verbose: 2, configPath: "/x.conf", pidfile: "/run/p.pid", checkOnly: false, socketPath: null, logFile: null }],
-    [["-Fvv", "-c/x.conf", "-p/p"], { foreground: true, verbose: 2, configPath: "/x.conf", pidfile: "/p", checkOnly: false, socketPath: null, logFile: null }],
-    [["-vc", "/x.conf"], { foreground: false, verbose: 1, configPath: "/x.conf", pidfile: null, checkOnly: false, socketPath: null, logFile: null }],
-    [["-t", "-c", "a.conf"], { foreground: true, verbose: 0, configPath: "a.conf", pidfile: null, checkOnly: true, socketPath: null, logFile: null }],
-    [["-t", "--"], { foreground: true, verbose: 0, configPath: DEFAULT_CONFIG, pidfile: null, checkOnly: true, socketPath: null, logFile: null }],
+    [["-F", "-v", "-v", "-c", "/x.conf", "-p", "/run/p.pid"], { foreground: true, verbose: 2, configPath: "/x.conf", pidfile: "/run/p.pid", checkOnly: false, diff: false, socketPath: null, logFile: null }],
+    [["-Fvv", "-c/x.conf", "-p/p"], { foreground: true, verbose: 2, configPath: "/x.conf", pidfile: "/p", checkOnly: false, diff: false, socketPath: null, logFile: null }],
+    [["-vc", "/x.conf"], { foreground: false, verbose: 1, configPath: "/x.conf", pidfile: null, checkOnly: false, diff: false, socketPath: null, logFile: null }],
+    [["-t", "-c", "a.conf"], { foreground: true, verbose: 0, configPath: "a.conf", pidfile: null, checkOnly: true, diff: false, socketPath: null, logFile: null }],
+    [["-t", "--"], { foreground: true, verbose: 0, configPath: DEFAULT_CONFIG, pidfile: null, checkOnly: true, diff: false, socketPath: null, logFile: null }],
+    [["-t", "--diff", "-c", "a.conf", "-s", "/s"], { foreground: true, verbose: 0, configPath: "a.conf", pidfile: null, checkOnly: true, diff: true, socketPath: "/s", logFile: null }],
+    [["--diff", "-t"], { foreground: true, verbose: 0, configPath: DEFAULT_CONFIG, pidfile: null, checkOnly: true, diff: true, socketPath: null, logFile: null }],
   ])("%j", (args, options) => {
     expect(parseArgs(args)).toEqual({ kind: "run", options });
   });
@@ -33,6 +35,7 @@ describe("parseArgs", () => {
     [["-c", ""], "option -c needs a file name"],
     [["extra"], 'unknown command "extra" (expected status, start, stop, restart, signal, reload, reopen, logs)'],
     [["--", "extra"], 'unexpected argument "extra"'],
+    [["--diff", "-c", "a.conf"], "--diff goes with -t (pmtr -t --diff -c FILE)"],
   ])("usage error %j", (args, message) => {
     expect(parseArgs(args)).toEqual({ kind: "usage-error", message });
   });

@@ -8,6 +8,7 @@ test.each([
   ['{"op":"signal","signal":"hup","names":["a"]}', { op: "signal", signal: "SIGHUP", names: ["a"] }],
   ['{"op":"reload"}', { op: "reload" }],
   ['{"op":"reopen"}', { op: "reopen" }],
+  ['{"op":"config"}', { op: "config" }],
 ])("decodes %s", (line, request) => {
   expect(decodeRequest(line)).toEqual({ ok: true, request: request as never });
 });
@@ -22,8 +23,8 @@ test.each([
   ['{"op":"start"}', "start needs at least one job name"],
   ['{"op":"signal","signal":"NOPE","names":["a"]}', 'unknown signal "NOPE"'],
   ['{"op":"signal","signal":"HUP"}', "signal needs at least one job name"],
-  ['{"op":"rm -rf"}', 'unknown request "rm -rf" (expected status, start, stop, restart, signal, reload or reopen)'],
-  ["{}", "unknown request undefined (expected status, start, stop, restart, signal, reload or reopen)"],
+  ['{"op":"rm -rf"}', 'unknown request "rm -rf" (expected status, start, stop, restart, signal, reload, reopen or config)'],
+  ["{}", "unknown request undefined (expected status, start, stop, restart, signal, reload, reopen or config)"],
 ])("refuses %s", (line, error) => {
   expect(decodeRequest(line)).toEqual({ ok: false, error });
 });
