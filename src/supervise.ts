@@ -16,6 +16,7 @@ import { MetricsControl } from "./control/metrics.ts";
 import { UdpControl } from "./control/udp.ts";
 import { msg } from "./core/messages.ts";
 import type { Ports } from "./core/ports.ts";
+import { shutdownBoundMs } from "./core/shutdown-bound.ts";
 import { Supervisor } from "./core/supervisor.ts";
 import { EXIT } from "./exit.ts";
 import { readConfigFile } from "./os/config-file.ts";
@@ -340,6 +341,9 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       stopping = true;
       log("notice", `pmtr: exiting on signal ${got.shutdown}`);
       notifier.stopping();
+      // systemd kills a unit whose stop outlasts TimeoutStopSec (90 s by default): a chain of
+      // `after` dependants stopping one after another may need longer (SPEC §12).
+      notifier.extendTimeout(shutdownBoundMs(supervisor.jobs()));
       configWatch.close();
       for (const watch of dependsWatches.values()) watch.close();
       udp.close();
