@@ -16,17 +16,24 @@ import { MetricsControl } from "./control/metrics.ts";
 import { UdpControl } from "./control/udp.ts";
 import { msg } from "./core/messages.ts";
 import type { Ports } from "./core/ports.ts";
+import { shutdownBoundMs } from "./core/shutdown-bound.ts";
 import { Supervisor } from "./core/supervisor.ts";
 import { EXIT } from "./exit.ts";
 import { readConfigFile } from "./os/config-file.ts";
+import { watchConfig } from "./os/config-watch.ts";
 import { createDependsDigest } from "./os/depends-digest.ts";
 import { createRecorder, recordPath, stopPreviousGeneration } from "./os/generation.ts";
 import { detach, takeDaemonChild } from "./os/daemon.ts";
+import { createHookRunner } from "./os/hooks.ts";
 import { createLogger } from "./os/logger.ts";
 import { acquireInstanceLock } from "./os/instance-lock.ts";
+import { detachArgs } from "./os/log/detach-log.ts";
+import { createJobOutputs } from "./os/log/job-outputs.ts";
+import { openLogFile } from "./os/log/log-file.ts";
 import { acquirePidfile } from "./os/pidfile.ts";
 import { groupAlive, signalGroup } from "./os/process-group.ts";
 import { becomeSubreaper, reapOrphans } from "./os/reaper.ts";
+import { createReadiness } from "./os/probe/readiness.ts";
 import { createNotifier } from "./os/sd-notify.ts";
 import { installSignals } from "./os/signals.ts";
 import { createSpawner } from "./os/spawn.ts";
@@ -38,24 +45,31 @@ import { watchFile, type FileWatch } from "./os/watch.ts";
  *  it stands at that point and again when it ends. */
 const SETTLE_QUIET_MS = 15;
 const SETTLE_MAX_MS = 200;
+/** At shutdown, how long captured output still being written is waited for. */
+const OUTPUT_DRAIN_MS = 1000;
 
 export async function supervise(options: Options, args: readonly string[]): Promise<number> {
   const daemonChild = takeDaemonChild();
   const isPid1 = process.pid === 1;
   // Without -F the command detaches; as PID 1 there is nothing to detach from (SPEC §9).
-  if (!options.foreground && !isPid1 && daemonChild === null) return detach(args);
+  if (!options.foreground && !isPid1 && daemonChild === null) return detach(detachArgs(args, options, (t) => process.stderr.write(t)));
 
   // Before anything is spawned: reading NOTIFY_SOCKET also removes it from our environment.
   const notifier = createNotifier();
   // A background pmtr says nothing on the terminal unless it fails to start: then the
-  // command relays its stderr, so the operator sees why. Once running its stdio is /dev/null,
-  // so without syslog it has nowhere to log: the README says to use -F there (containers).
+  // command relays its stderr, so the operator sees why. Once running its stdio is /dev/null:
+  // without syslog, the command gave it a -l file before detaching (os/log/detach-log.ts).
   const logger = createLogger({
     foreground: daemonChild === null,
     verbose: options.verbose,
     ...(daemonChild === null ? {} : { writeStderr: () => {} }),
   });
-  const log = logger.log;
+  // -l FILE (SPEC §13): every message also appended there; debug ones only with -v, as stderr.
+  const logFile = options.logFile === null ? null : openLogFile(options.logFile);
+  const log: typeof logger.log = (level, message) => {
+    logger.log(level, message);
+    if (logFile?.ok && (level !== "debug" || options.verbose > 0)) logFile.file.write(level, message);
+  };
   const fail = (code: number, lines: readonly string[]): number => {
     for (const line of lines) log("err", line);
     if (daemonChild !== null) process.stderr.write(lines.map((l) => `pmtr: ${l}\n`).join(""));
@@ -64,6 +78,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     return code;
   };
 
+  if (logFile && !logFile.ok) return fail(EXIT.runtime, [logFile.message]);
   log("notice", "pmtr: starting");
   if (notifier.problem) log("warning", notifier.problem);
   const isRoot = process.getuid?.() === 0;
@@ -109,11 +124,45 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     onExit: (pid, status) => guard(() => supervisor.exited(pid, status)),
     onOutputLine: (job, pid, stream, line) => logger.jobLine(job.name, pid, stream, line),
   });
+  // Captured outputs (rotate, console; SPEC §13) go through pipes pmtr reads: os/log/job-outputs.ts.
+  const outputs = createJobOutputs(log);
+  // Readiness probes, notify sockets and health checks (SPEC §12): os/probe/readiness.ts. Its
+  // reports reach the supervisor on a later microtask, never inside the supervisor's own step.
+  const later = (action: () => void) => queueMicrotask(() => guard(action));
+  const readiness = createReadiness({
+    events: {
+      ready: (name) => later(() => supervisor.ready(name)),
+      notReady: (name, reason) => later(() => supervisor.notReady(name, reason)),
+      unhealthy: (name, pid, failures, error) => later(() => supervisor.unhealthy(name, pid, failures, error)),
+      statusText: (name, text) => later(() => supervisor.statusText(name, text)),
+    },
+    notifyDir: `${socketPath}.notify`,
+    spawn: (argv, job, onExit) => spawner.spawnProcess(argv, { user: job.user, env: job.env, dir: job.dir, name: `${job.name} probe`, onExit }),
+    killGroup: (pgid) => ports.signalGroup(pgid, "SIGKILL"),
+    warn: (message) => log("warning", message),
+    now: () => performance.now(),
+  });
+  const reopenFiles = (): string[] => {
+    const failures = outputs.reopen();
+    const own = logFile?.ok ? logFile.file.reopen() : null;
+    if (own !== null) failures.unshift(own);
+    for (const failure of failures) log("err", failure);
+    log("notice", msg.reopened(outputs.openFiles() + (logFile?.ok ? 1 : 0), failures.length));
+    return failures;
+  };
+  inbox.onReopen(reopenFiles); // SIGUSR1: failures are logged by reopenFiles itself
   let alarm: Timer | null = null;
   let changeQueued = false;
+  const hooks = createHookRunner(spawner, log);
   const ports: Ports = {
     now: () => performance.now(),
-    start: (job) => spawner.start(job),
+    wallClock: () => Date.now(),
+    start: (job) => {
+      const prepared = readiness.prepare(job);
+      if (!prepared.ok) return Promise.resolve({ ok: false, step: prepared.step, error: prepared.error });
+      return outputs.start(prepared.job, (io) => spawner.start(prepared.job, { io }));
+    },
+    runChanged: (spec, run) => readiness.runChanged(spec, run),
     signalGroup: (pgid, signal) => {
       try {
         signalGroup(pgid, signal);
@@ -137,6 +186,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       }, Math.max(0, atMs - performance.now()));
     },
     log,
+    jobEvent: (event) => hooks.dispatch(event, event.spec),
     changed: () => {
       if (changeQueued) return;
       changeQueued = true;
@@ -181,6 +231,8 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       return { applied: false, messages: [`${options.configPath}: missing`] };
     }
     const next = readConfigFile(options.configPath, { enforceOwnership: isRoot });
+    // The include directories of the file as just read, valid or not (config-watch.ts).
+    if (startedUp) configWatch.update(next.includes);
     if (!forced && next.digest !== null && next.digest === lastDigest) return { applied: true }; // touch, chmod
     missingLogged = false;
     log("notice", "rescanning job configuration");
@@ -212,6 +264,8 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     stop: (names) => supervisor.stop(names),
     restart: (names) => supervisor.restart(names),
     reload: async () => rescan(true),
+    config: () => config.jobs,
+    reopen: reopenFiles,
   };
   const udp = new UdpControl(target, log);
   const metrics = new MetricsControl(target, log);
@@ -235,7 +289,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   let recordQueued = false;
   const writeRecord = () => {
     recordQueued = false;
-    if (!stopping) recorder.write(supervisor.snapshot());
+    if (!stopping) recorder.write(supervisor.processes());
   };
   function summary(): string {
     const n = supervisor.runningCount();
@@ -255,10 +309,11 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   }
 
   // ---- start ----------------------------------------------------------------------------------
-  const configWatch = watchFile(options.configPath, settled(() => {
+  const configWatch = watchConfig(options.configPath, settled(() => {
     configWatch.refresh();
     guard(() => rescan(false));
   }), (m) => log("warning", m));
+  configWatch.update(loaded.includes);
   udp.configure(config.reportTo, config.listenOn);
   metrics.configure(config.metricsOn);
   supervisor.apply(config);
@@ -289,11 +344,19 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       stopping = true;
       log("notice", `pmtr: exiting on signal ${got.shutdown}`);
       notifier.stopping();
+      // systemd kills a unit whose stop outlasts TimeoutStopSec (90 s by default): a chain of
+      // `after` dependants stopping one after another may need longer (SPEC §12).
+      notifier.extendTimeout(shutdownBoundMs(supervisor.jobs()));
       configWatch.close();
       for (const watch of dependsWatches.values()) watch.close();
       udp.close();
       metrics.close();
-      void supervisor.shutdown().then(() => {
+      hooks.close();
+      void supervisor.shutdown().then(async () => {
+        readiness.close();
+        // The jobs are gone: their last lines are still in the pipes (or held by children
+        // that outlived them, which get a moment at most).
+        await outputs.drain(OUTPUT_DRAIN_MS);
         recorder.remove();
         server.close();
         lock.release();
@@ -302,6 +365,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
         clearInterval(keepAlive);
         notifier.close();
         logger.close();
+        if (logFile?.ok) logFile.file.close();
         finished(EXIT.ok);
       });
       return;

@@ -56,7 +56,8 @@ function checkNames(parts: readonly ParsedFile[], listOf: ReadonlyMap<string, Er
     }
     const of = earlier.instanceOf ?? instanceOf;
     const why = of === null ? "" : `; ${show(name)} is an instance of ${show(of)}`;
-    listOf.get(file)?.add(line, `duplicate job name ${show(name)} (first used ${placeName(file, earlier.file, earlier.line, "on ")}${why})`);
+    const where = placeName(file, earlier.file, earlier.line);
+    listOf.get(file)?.add(line, `duplicate job name ${show(name)} (first used ${file === earlier.file ? "on" : "in"} ${where}${why})`);
   };
   for (const { parsed } of parts) {
     const instances = new Map(parsed.jobs.filter((j) => j.instances !== null).map((j) => [j.nameLine, j]));
@@ -70,6 +71,6 @@ function checkNames(parts: readonly ParsedFile[], listOf: ReadonlyMap<string, Er
 }
 
 /** How a message in file `from` names line `line` of file `to`: "line 3" or "FILE:3". */
-function placeName(from: string, to: string, line: number, prefix = ""): string {
-  return from === to ? `${prefix}line ${line}` : `in ${to || "the main file"}:${line}`;
+function placeName(from: string, to: string, line: number): string {
+  return from === to ? `line ${line}` : `${to || "the main file"}:${line}`;
 }

@@ -14,10 +14,17 @@ export function formatErrors(file: string, errors: readonly ConfigError[]): stri
 
 /** The summary line that ends a rejected configuration (SPEC §7): upstream's `parse failed`
  *  wording, which existing scripts and log searches grep for. */
-export function parseFailedLine(file: string, errors: readonly ConfigError[]): string {
-  const count = errors.length;
+export function parseFailedLine(file: string, lines: readonly string[]): string {
+  let count = lines.length;
+  // The "N more errors not shown" line of capErrors stands for N errors.
+  for (const line of lines) {
+    const more = MORE.exec(line);
+    if (more) count += Number(more[1]) - 1;
+  }
   return `${file}: parse failed: ${count} error${count === 1 ? "" : "s"}`;
 }
+
+const MORE = /: (\d+) more errors? not shown \(is this the right file\?\)$/;
 
 /**
  * Errors reported at most; a file with more is not a configuration with typos but the wrong

@@ -116,7 +116,7 @@ export function finishJob(d: DraftJob, file: string, errors: ErrorList): Finishe
     hooks: { onExit: d.onExit, onFail: d.onFail },
     envFiles: d.envFiles,
     instance: null,
-    source: { file, line: d.line },
+    source: { file, line: d.line, lines: Object.fromEntries(d.seen) },
   };
   return { spec, nameLine: d.nameLine, after: d.after, instances: d.instances };
 }

@@ -149,6 +149,7 @@ function env(job: DraftJob, words: readonly Token[], keyword: Token, errors: Err
   }
   const file = value(envFile, path, errors);
   if (file !== null) job.envFiles.push(file);
+  if (file !== null && !job.seen.has(`env file ${file}`)) job.seen.set(`env file ${file}`, keyword.line);
   return undefined;
 }
 

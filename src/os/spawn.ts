@@ -19,6 +19,7 @@ import type { JobSpec } from "../config/model.ts";
 import type { ExitStatus, StartOutcome } from "../core/ports.ts";
 import { canSpawnDirectly, osError, spawnDirect } from "./exec-direct.ts";
 import { decodeFailure, encodeSettings, HELPER_FLAG, SETTINGS_VAR } from "./exec-protocol.ts";
+import { withEnvFiles } from "./env-files.ts";
 import { jobEnvironment } from "./job-env.ts";
 import { clearInheritedSignals } from "./inherited-signals.ts";
 import { createLineSplitter } from "./line-splitter.ts";
@@ -187,7 +188,11 @@ export function createSpawner(opts: SpawnerOptions): Spawner {
     }
   };
 
-  const start = async (job: JobSpec, options: StartOptions = {}): Promise<StartOutcome> => {
+  const start = async (spec: JobSpec, options: StartOptions = {}): Promise<StartOutcome> => {
+    // `env file`s are read at every start, by pmtr (env-files.ts); both paths then see plain `env`.
+    const read = withEnvFiles(spec, process.getuid?.() === 0);
+    if (!read.ok) return { ok: false, step: "env", error: read.error };
+    const job = read.job;
     if (opts.allowDirect !== false && canSpawnDirectly(job)) {
       const outcome = startDirect(job, options);
       if (outcome !== null) return outcome;

@@ -23,6 +23,9 @@ export interface NotifyEvents {
 export class NotifyHub {
   private readonly sockets = new Map<string, NotifySocket>();
   private readonly expecting = new Set<string>();
+  /** READY=1 that came before the supervisor saw the run start (a fast daemon): kept until
+   *  expect() for that run, dropped by reset() before the next. */
+  private readonly earlyReady = new Set<string>();
   private timer: Timer | null = null;
   private timerFast = false;
   private next = 0;
@@ -53,10 +56,20 @@ export class NotifyHub {
     return { ok: true, path: opened.socket.path };
   }
 
-  /** A new run of `name` started: READY=1 from now on makes it ready. Older datagrams (from
-   *  the previous run) are discarded first. */
-  expect(name: string): void {
+  /** A new run of `name` is about to be spawned: what the previous run sent is discarded. */
+  reset(name: string): void {
     this.sockets.get(name)?.drain(Number.MAX_SAFE_INTEGER);
+    this.earlyReady.delete(name);
+    this.expecting.delete(name);
+  }
+
+  /** The run of `name` has started: READY=1 (already received, or from now on) makes it ready. */
+  expect(name: string): void {
+    this.poll();
+    if (this.earlyReady.delete(name)) {
+      this.events.ready(name);
+      return;
+    }
     this.expecting.add(name);
     this.schedule();
   }
@@ -70,6 +83,7 @@ export class NotifyHub {
   /** The job is gone from the configuration: its socket goes too. */
   release(name: string): void {
     this.expecting.delete(name);
+    this.earlyReady.delete(name);
     this.sockets.get(name)?.close();
     this.sockets.delete(name);
     this.schedule();
@@ -93,6 +107,7 @@ export class NotifyHub {
   }
 
   private poll(): void {
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     for (const [name, socket] of this.sockets) {
       for (const got of socket.drain(MAX_PER_POLL)) {
@@ -103,6 +118,7 @@ export class NotifyHub {
         const m = parseNotify(got.text);
         if (m.status !== null) this.events.status(name, m.status);
         if (m.ready && this.expecting.delete(name)) this.events.ready(name);
+        else if (m.ready) this.earlyReady.add(name);
         if (m.stopping) this.events.stopping(name);
       }
     }

@@ -63,9 +63,9 @@ describe("valid forms (SPEC §11–§15)", () => {
     expect(jobs.map((j) => [j.name, j.instance])).toEqual([["j.1", { base: "j", index: 1 }]]);
   });
 
-  test("source names the file and the line of job {", () => {
-    const { jobs } = valid(`\n\n${inJob()}`);
-    expect(jobs[0]?.source).toEqual({ file: "", line: 3 });
+  test("source names the file, the line of job { and of each keyword (env file by path)", () => {
+    const { jobs } = valid(`\n\n${inJob("user daemon", "env file /a", "env A=1", "env file /b")}`);
+    expect(jobs[0]?.source).toEqual({ file: "", line: 3, lines: { name: 4, cmd: 5, user: 6, env: 7, "env file /a": 7, "env file /b": 9 } });
   });
 });
 

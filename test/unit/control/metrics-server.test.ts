@@ -98,10 +98,10 @@ test("anything else is 404, anything but GET or HEAD is 405 with Allow", async (
 
 test("huge requests are refused before they are read", async () => {
   const { url } = await started(() => []);
-  const body = await fetch(`${url}/metrics`, { method: "POST", body: "x".repeat(1024 * 1024) }).then((r) => r.status, () => "closed");
-  expect([413, "closed"]).toContain(body);
-  const headers = await fetch(`${url}/metrics`, { headers: { "X-Big": "y".repeat(128 * 1024) } }).then((r) => r.status, () => "closed");
-  expect([431, 400, "closed"]).toContain(headers);
+  const body = await fetch(`${url}/metrics`, { method: "POST", body: "x".repeat(2048) }).then((r) => r.status, () => "closed");
+  expect(body).toBe(413);
+  const headers = await fetch(`${url}/metrics`, { headers: { "X-Big": "y".repeat(20 * 1024) } }).then((r) => r.status, () => "closed");
+  expect(headers).toBe(431);
 });
 
 test("a client that stalls mid-request does not stop others being served", async () => {
