@@ -36,8 +36,8 @@ export type Command =
   | { readonly kind: "usage-error"; readonly message: string };
 
 export const USAGE = `usage: pmtr [-F] [-v[v]] [-c FILE] [-p PIDFILE] [-s SOCKET] [-l LOGFILE] [-t [--diff]] [-h] [--version]
-       pmtr [-s SOCKET] status [--json] [NAME...]
-       pmtr [-s SOCKET] start|stop|restart NAME...
+       pmtr [-s SOCKET] status [--json] [NAME...|--all]
+       pmtr [-s SOCKET] start|stop|restart NAME...|--all
        pmtr [-s SOCKET] signal SIG NAME...
        pmtr [-s SOCKET] reload|reopen
        pmtr [-c FILE] logs NAME [-n N] [-f]
@@ -58,8 +58,11 @@ exit status: 0 ok, 1 configuration error, 2 usage error, 3 runtime failure at st
              (pidfile, lock, socket)
 
 client commands talk to the running pmtr:
-  status [--json] [NAME...]  table of jobs (JSON for scripts)
-  start|stop|restart NAME... act at once and report the outcome
+  status [--json] [NAME...]  table of jobs with why each is in its state; with NAMEs
+                             everything about each (JSON: every field, for scripts)
+  start|stop|restart NAME... act at once and report the outcome: a start succeeds once
+                             the job has run (been ready) for 1 s, or exited 0 for good
+  --all                      stands for every job (status, start, stop, restart)
   signal SIG NAME...         send SIG (HUP, USR1, ...) to each job's process group
   reload                     rescan the configuration file
   reopen                     reopen pmtr's log file and rotated job outputs (logrotate)
@@ -135,6 +138,9 @@ export function parseArgs(args: readonly string[]): Command {
 
 type ClientName = Exclude<(typeof CLIENT_COMMANDS)[number], "logs">;
 
+/** The commands `--all` applies to. */
+const ALL_COMMANDS: ReadonlySet<ClientName> = new Set(["status", "start", "stop", "restart"]);
+
 function isClientCommand(word: string): word is (typeof CLIENT_COMMANDS)[number] {
   return (CLIENT_COMMANDS as readonly string[]).includes(word);
 }
@@ -143,6 +149,7 @@ function isClientCommand(word: string): word is (typeof CLIENT_COMMANDS)[number]
 function parseClient(command: ClientName, args: readonly string[], socketPathBefore: string | null): Command {
   let socketPath = socketPathBefore;
   let json = false;
+  let all = false;
   const words: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -153,6 +160,8 @@ function parseClient(command: ClientName, args: readonly string[], socketPathBef
     if (arg === "-h" || arg === "--help") return { kind: "help" };
     if (arg === "--json" && command === "status") {
       json = true;
+    } else if (arg === "--all" && ALL_COMMANDS.has(command)) {
+      all = true;
     } else if (arg.startsWith("-s")) {
       const value = arg.length > 2 ? arg.slice(2) : args[++i];
       if (value === undefined || value === "") return usageError("option -s needs a file name");
@@ -166,9 +175,11 @@ function parseClient(command: ClientName, args: readonly string[], socketPathBef
   const bad = words.find((w) => !/^\S+$/.test(w));
   if (bad !== undefined) return usageError(`${JSON.stringify(bad)} is not a job name`);
   const client = (request: ControlRequest): Command => ({ kind: "client", request, json, socketPath });
+  if (all && words.length > 0) return usageError(`pmtr ${command}: give job names or --all, not both`);
   switch (command) {
     case "status":
-      return client({ op: "status", names: words });
+      // --json carries every field, the group's memory and CPU included.
+      return client({ op: "status", names: words, ...(all ? { all } : {}), ...(json ? { detail: true } : {}) });
     case "reload":
     case "reopen":
       if (words.length > 0) return usageError(`pmtr ${command} takes no arguments (got "${words[0]}")`);
@@ -182,7 +193,8 @@ function parseClient(command: ClientName, args: readonly string[], socketPathBef
       return client({ op: "signal", signal, names });
     }
     default:
-      if (words.length === 0) return usageError(`pmtr ${command} needs at least one job name`);
+      if (all) return client({ op: command, names: [], all });
+      if (words.length === 0) return usageError(`pmtr ${command} needs at least one job name (or --all)`);
       return client({ op: command, names: words });
   }
 }

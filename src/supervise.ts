@@ -16,6 +16,7 @@ import { MetricsControl } from "./control/metrics.ts";
 import { UdpControl } from "./control/udp.ts";
 import { msg } from "./core/messages.ts";
 import type { Ports } from "./core/ports.ts";
+import { shutdownBoundMs } from "./core/shutdown-bound.ts";
 import { Supervisor } from "./core/supervisor.ts";
 import { EXIT } from "./exit.ts";
 import { readConfigFile } from "./os/config-file.ts";
@@ -23,6 +24,7 @@ import { watchConfig } from "./os/config-watch.ts";
 import { createDependsDigest } from "./os/depends-digest.ts";
 import { createRecorder, recordPath, stopPreviousGeneration } from "./os/generation.ts";
 import { detach, takeDaemonChild } from "./os/daemon.ts";
+import { createHookRunner } from "./os/hooks.ts";
 import { createLogger } from "./os/logger.ts";
 import { acquireInstanceLock } from "./os/instance-lock.ts";
 import { detachArgs } from "./os/log/detach-log.ts";
@@ -151,6 +153,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   inbox.onReopen(reopenFiles); // SIGUSR1: failures are logged by reopenFiles itself
   let alarm: Timer | null = null;
   let changeQueued = false;
+  const hooks = createHookRunner(spawner, log);
   const ports: Ports = {
     now: () => performance.now(),
     wallClock: () => Date.now(),
@@ -183,6 +186,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       }, Math.max(0, atMs - performance.now()));
     },
     log,
+    jobEvent: (event) => hooks.dispatch(event, event.spec),
     changed: () => {
       if (changeQueued) return;
       changeQueued = true;
@@ -340,10 +344,14 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       stopping = true;
       log("notice", `pmtr: exiting on signal ${got.shutdown}`);
       notifier.stopping();
+      // systemd kills a unit whose stop outlasts TimeoutStopSec (90 s by default): a chain of
+      // `after` dependants stopping one after another may need longer (SPEC §12).
+      notifier.extendTimeout(shutdownBoundMs(supervisor.jobs()));
       configWatch.close();
       for (const watch of dependsWatches.values()) watch.close();
       udp.close();
       metrics.close();
+      hooks.close();
       void supervisor.shutdown().then(async () => {
         readiness.close();
         // The jobs are gone: their last lines are still in the pipes (or held by children

@@ -26,7 +26,7 @@ export function jobStatus(spec: JobSpec, job: Job, now: number, wallNow: number,
     reason: reasonOf(spec, job, now, wallNow),
     enabled: job.override === "started" || (job.override !== "stopped" && !spec.disabled),
     pid,
-    sinceStartMs: lastStart === null ? null : now - lastStart,
+    sinceStartMs: lastStart === null ? null : Math.round(now - lastStart),
     startedAt: lastStart === null ? null : epoch(lastStart),
     restarts: Math.max(0, history.runs - 1),
     lastExit: exits.at(-1) ?? null,
@@ -114,8 +114,8 @@ function lastEnd(job: Job): string {
 function exitRecord(e: Exit, epoch: (mono: number) => number): ExitRecord {
   const at = epoch(e.at);
   return e.kind === "exited"
-    ? { kind: "exited", code: e.code, atMs: at, ranMs: e.ranMs }
-    : { kind: "signaled", signal: e.signal, atMs: at, ranMs: e.ranMs };
+    ? { kind: "exited", code: e.code, atMs: at, ranMs: Math.round(e.ranMs) }
+    : { kind: "signaled", signal: e.signal, atMs: at, ranMs: Math.round(e.ranMs) };
 }
 
 export function describeProbe(probe: Probe): string {

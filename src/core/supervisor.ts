@@ -21,6 +21,11 @@ export { EXIT_DO_NOT_RESTART } from "./policy.ts";
 /** While a group outlives its leader, how often to look again for members that are not our
  *  children (they leave no exit event). */
 const GROUP_POLL_MS = 50;
+/** Starts in flight at once. Starts beyond it wait (state waiting) for one to resolve, so a
+ *  slow start path (pmtr's exec helper, ~10 ms each) never holds a backlog of hundreds of
+ *  starts that would go on after shutdown began (issue 12, fault 6: SIGTERM during the start
+ *  of 500 jobs started 245 more). A direct spawn resolves at once, so this costs it nothing. */
+export const MAX_STARTS_IN_FLIGHT = 8;
 /** What setTimeout can hold; later deadlines (a bounce of weeks) are re-armed when it fires. */
 const MAX_ALARM_MS = 2 ** 31 - 1;
 
@@ -44,6 +49,8 @@ export class Supervisor {
   /** Exits reported before the start that created the pid was seen to resolve. */
   private earlyExits = new Map<number, ExitStatus>();
   private waiting = new Set<Slot>();
+  /** The waiting jobs in start order, rebuilt only when a job joins them. */
+  private waitingSorted: Slot[] | null = null;
   private deadlines = new Map<Slot, number>();
   /** Stopping after their leader exited: what it left in its group is awaited. */
   private draining = new Set<Slot>();
@@ -301,7 +308,10 @@ export class Supervisor {
   private index(slot: Slot, before: Run): void {
     const run = slot.job.run;
     if (run.kind === "waiting") {
-      if (!this.waiting.has(slot)) this.gatesDirty = true;
+      if (!this.waiting.has(slot)) {
+        this.gatesDirty = true;
+        this.waitingSorted = null;
+      }
       this.waiting.add(slot);
     } else this.waiting.delete(slot);
     const at = deadlineOf(run);
@@ -348,6 +358,7 @@ export class Supervisor {
   }
 
   private startResolved(slot: Slot, generation: number, outcome: StartOutcome): void {
+    this.gatesDirty = true; // a start slot is free
     if (slot.generation !== generation || slot.job.run.kind !== "spawning") return;
     if (!outcome.ok) {
       this.dispatch(slot, { kind: "start-failed", step: outcome.step, error: outcome.error });
@@ -404,14 +415,18 @@ export class Supervisor {
   private releaseWaiting(): void {
     while (this.gatesDirty) {
       this.gatesDirty = false;
-      const candidates = [...this.waiting].sort((a, b) => a.index - b.index);
+      this.waitingSorted ??= [...this.waiting].sort((a, b) => a.index - b.index);
+      const candidates = this.waitingSorted;
       const gate = this.gate();
       for (const slot of candidates) {
         if (slot.job.run.kind !== "waiting") continue;
+        if (this.spawning >= MAX_STARTS_IN_FLIGHT) break; // the next resolved start looks again
         const blocker = this.blockerOf(slot, gate);
         const current = slot.job.run.blocker ?? null;
         if (blocker === null || blocker.text !== current?.text) this.dispatch(slot, { kind: "dependency-changed", blocker });
       }
+      // Drop the jobs that have left `waiting`, so the next pass costs only what still waits.
+      if (this.waitingSorted === candidates) this.waitingSorted = candidates.filter((s) => s.job.run.kind === "waiting");
     }
   }
 

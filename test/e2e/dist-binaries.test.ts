@@ -50,7 +50,8 @@ describe("the arm64 binary under qemu-user", () => {
 
   test("-t accepts the example configuration and rejects a broken one", () => {
     const ok = arm64("-t", "-c", resolve(ROOT, "examples/pmtr.conf"));
-    expect(ok.out).toBe("");
+    // Valid; -t may warn about this machine (the example's directories are made by its first job).
+    expect(ok.out.split("\n").filter((l) => l !== "" && !l.includes(": warning: "))).toEqual([]);
     expect(ok.code).toBe(0);
     const dir = tempDir("pmtr-arm64-");
     try {

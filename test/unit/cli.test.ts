@@ -57,8 +57,11 @@ describe("parseArgs: client commands", () => {
 
   test.each([
     [["status"], client({ op: "status", names: [] })],
-    [["status", "--json"], client({ op: "status", names: [] }, true)],
-    [["status", "a", "--json", "b"], client({ op: "status", names: ["a", "b"] }, true)],
+    [["status", "--json"], client({ op: "status", names: [], detail: true }, true)],
+    [["status", "a", "--json", "b"], client({ op: "status", names: ["a", "b"], detail: true }, true)],
+    [["status", "--all"], client({ op: "status", names: [], all: true })],
+    [["restart", "--all"], client({ op: "restart", names: [], all: true })],
+    [["stop", "--all", "-s", "/x.sock"], client({ op: "stop", names: [], all: true }, false, "/x.sock")],
     [["-s", "/p.sock", "status", "a"], client({ op: "status", names: ["a"] }, false, "/p.sock")],
     [["status", "-s", "/p.sock", "a"], client({ op: "status", names: ["a"] }, false, "/p.sock")],
     [["status", "-s/p.sock"], client({ op: "status", names: [] }, false, "/p.sock")],
@@ -76,8 +79,10 @@ describe("parseArgs: client commands", () => {
   });
 
   test.each([
-    [["start"], "pmtr start needs at least one job name"],
-    [["restart"], "pmtr restart needs at least one job name"],
+    [["start"], "pmtr start needs at least one job name (or --all)"],
+    [["restart"], "pmtr restart needs at least one job name (or --all)"],
+    [["stop", "--all", "web"], "pmtr stop: give job names or --all, not both"],
+    [["signal", "HUP", "--all"], 'unknown option "--all" for "pmtr signal"'],
     [["signal"], "pmtr signal needs a signal and at least one job name (e.g. pmtr signal HUP web)"],
     [["signal", "HUP"], "pmtr signal HUP needs at least one job name"],
     [["signal", "BOGUS", "a"], 'unknown signal "BOGUS" (use a name such as HUP, USR1, TERM, or a number)'],
