@@ -8,7 +8,7 @@ SOURCES := $(shell find src -name '*.ts' -o -name '*.c') package.json
 BUILD_FLAGS := --compile --minify --bytecode --format=esm \
 	--no-compile-autoload-dotenv --no-compile-autoload-bunfig
 
-.PHONY: all run test clean install uninstall bench
+.PHONY: all run test clean install uninstall bench dist deb
 
 all: dist/pmtr
 
@@ -23,6 +23,59 @@ dist/pmtr: node_modules/.installed $(SOURCES)
 	@mkdir -p dist
 	$(BUN) build $(BUILD_FLAGS) src/main.ts --outfile dist/pmtr.tmp
 	@mv dist/pmtr.tmp dist/pmtr
+
+# ---- release artifacts (README "Install"): never strip them, a stripped pmtr is plain bun ----
+
+VERSION := $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
+DIST_ARCHES := x64 arm64
+DIST_BINARIES := $(foreach a,$(DIST_ARCHES),dist/pmtr-$(VERSION)-linux-$(a))
+
+# One binary per architecture (glibc), with the same flags as dist/pmtr; bun fetches each
+# target's runtime from the npm registry once. Each prints its version, checked here.
+dist: $(DIST_BINARIES) dist/SHA256SUMS
+
+dist/pmtr-$(VERSION)-linux-%: node_modules/.installed $(SOURCES)
+	@mkdir -p dist
+	$(BUN) build $(BUILD_FLAGS) --target=bun-linux-$* src/main.ts --outfile $@.tmp
+	@mv $@.tmp $@
+
+dist/SHA256SUMS: $(DIST_BINARIES)
+	cd dist && sha256sum $(notdir $(DIST_BINARIES)) > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
+
+# `make deb` (DEB_ARCH=amd64 or arm64; default this machine's): dist/pmtr_VERSION_ARCH.deb with
+# dpkg-deb alone, from the files under docs/debian/ (README.Debian there: never strip).
+DEB_ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB_BUN_ARCH = $(if $(filter arm64,$(DEB_ARCH)),arm64,$(if $(filter amd64,$(DEB_ARCH)),x64,$(error DEB_ARCH=$(DEB_ARCH): pmtr is built for amd64 and arm64 only)))
+DEB := dist/pmtr_$(VERSION)_$(DEB_ARCH).deb
+DEB_FILES := $(wildcard docs/debian/*) docs/completion/pmtr.bash docs/man/pmtr.8 docs/man/pmtr.conf.5 \
+	examples/pmtr.conf systemd/pmtr.service sysvinit/pmtr
+deb: $(DEB)
+
+$(DEB): dist/pmtr-$(VERSION)-linux-$(DEB_BUN_ARCH) $(DEB_FILES)
+	@head -1 docs/debian/changelog | grep -q '^pmtr ($(VERSION))' || \
+		{ echo "docs/debian/changelog: its first entry is not version $(VERSION) (package.json): add an entry for it" >&2; exit 1; }
+	rm -rf dist/deb-root && mkdir -p dist/deb-root/DEBIAN
+	@# `install` without -s: the binary is copied as it is (never stripped).
+	install -D -m 0755 $< dist/deb-root/usr/bin/pmtr
+	install -D -m 0644 systemd/pmtr.service dist/deb-root/lib/systemd/system/pmtr.service
+	install -D -m 0755 sysvinit/pmtr dist/deb-root/etc/init.d/pmtr
+	install -D -m 0644 docs/completion/pmtr.bash dist/deb-root/usr/share/bash-completion/completions/pmtr
+	install -D -m 0644 examples/pmtr.conf dist/deb-root/usr/share/doc/pmtr/examples/pmtr.conf
+	install -D -m 0644 docs/debian/copyright dist/deb-root/usr/share/doc/pmtr/copyright
+	install -D -m 0644 docs/debian/README.Debian dist/deb-root/usr/share/doc/pmtr/README.Debian
+	install -D -m 0644 docs/debian/lintian-overrides dist/deb-root/usr/share/lintian/overrides/pmtr
+	install -D -m 0644 docs/man/pmtr.8 dist/deb-root/usr/share/man/man8/pmtr.8
+	install -D -m 0644 docs/man/pmtr.conf.5 dist/deb-root/usr/share/man/man5/pmtr.conf.5
+	install -m 0644 docs/debian/changelog dist/deb-root/usr/share/doc/pmtr/changelog
+	gzip -9n dist/deb-root/usr/share/man/man8/pmtr.8 dist/deb-root/usr/share/man/man5/pmtr.conf.5 \
+		dist/deb-root/usr/share/doc/pmtr/changelog
+	install -m 0755 docs/debian/postinst docs/debian/prerm docs/debian/postrm dist/deb-root/DEBIAN/
+	echo /etc/init.d/pmtr > dist/deb-root/DEBIAN/conffiles
+	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' \
+		-e "s/@SIZE@/$$(du -sk --exclude=DEBIAN dist/deb-root | cut -f1)/" docs/debian/control > dist/deb-root/DEBIAN/control
+	cd dist/deb-root && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum > DEBIAN/md5sums
+	dpkg-deb --root-owner-group -Zgzip --build dist/deb-root $@.tmp
+	@mv $@.tmp $@ && rm -rf dist/deb-root
 
 run: dist/pmtr
 	dist/pmtr -F -v -c examples/pmtr.conf
@@ -52,11 +105,21 @@ reliability: dist/pmtr
 clean:
 	rm -rf dist
 
-# The binary, the man pages, and the init files under share/pmtr/ (README: how to enable
-# each). The init files name /usr/bin/pmtr; for another PREFIX they are rewritten to match.
+# The binary, the man pages, the init files under share/pmtr/ (README: how to enable each),
+# the example configuration and the bash completion. The init files name /usr/bin/pmtr; for
+# another PREFIX they are rewritten to match. The installed binary must name itself pmtr: a
+# stripped one is plain bun (never strip pmtr), and install fails loudly rather than leave it.
 INIT_FILES := systemd/pmtr.service upstart/pmtr.conf sysvinit/pmtr
-install: dist/pmtr
-	install -D -m 0755 dist/pmtr $(DESTDIR)$(PREFIX)/bin/pmtr
+EXAMPLE := share/doc/pmtr/examples/pmtr.conf
+COMPLETION := share/bash-completion/completions/pmtr
+INSTALL_BINARY ?= dist/pmtr
+install: $(INSTALL_BINARY)
+	install -D -m 0755 $(INSTALL_BINARY) $(DESTDIR)$(PREFIX)/bin/pmtr
+	@v=$$($(DESTDIR)$(PREFIX)/bin/pmtr --version 2>&1); case "$$v" in "pmtr "*) ;; *) \
+		echo "make install: $(DESTDIR)$(PREFIX)/bin/pmtr --version printed \"$$v\", not \"pmtr VERSION\": the binary was stripped (plain bun) or is damaged; rebuild it with make and never strip it" >&2; \
+		exit 1;; esac
+	install -D -m 0644 examples/pmtr.conf $(DESTDIR)$(PREFIX)/$(EXAMPLE)
+	install -D -m 0644 docs/completion/pmtr.bash $(DESTDIR)$(PREFIX)/$(COMPLETION)
 	install -D -m 0644 docs/man/pmtr.8 $(DESTDIR)$(PREFIX)/share/man/man8/pmtr.8
 	install -D -m 0644 docs/man/pmtr.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/pmtr.conf.5
 	@for f in $(INIT_FILES); do \
@@ -71,4 +134,6 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/pmtr
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man8/pmtr.8 $(DESTDIR)$(PREFIX)/share/man/man5/pmtr.conf.5
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/pmtr/,$(INIT_FILES))
+	rm -f $(DESTDIR)$(PREFIX)/$(EXAMPLE) $(DESTDIR)$(PREFIX)/$(COMPLETION)
+	rmdir $(DESTDIR)$(PREFIX)/share/doc/pmtr/examples $(DESTDIR)$(PREFIX)/share/doc/pmtr 2>/dev/null || true
 	rmdir $(addprefix $(DESTDIR)$(PREFIX)/share/pmtr/,$(sort $(dir $(INIT_FILES)))) $(DESTDIR)$(PREFIX)/share/pmtr 2>/dev/null || true

@@ -20,6 +20,10 @@ export async function run(args: readonly string[]): Promise<number> {
     case "usage-error":
       await write(Bun.stderr, `pmtr: ${command.message}\n${USAGE}`);
       return EXIT.usage;
+    case "logs": {
+      const { runLogs } = await import("./control/logs-client.ts");
+      return runLogs(command, { out: (text) => write(Bun.stdout, text), err: (text) => write(Bun.stderr, text) });
+    }
     case "client": {
       const { runClient } = await import("./control/socket-client.ts");
       return runClient(command.request, { json: command.json, socketPath: command.socketPath });
@@ -32,7 +36,8 @@ export async function run(args: readonly string[]): Promise<number> {
   }
 }
 
-/** `pmtr -t`: silent and 0 on a valid file (one line per job with -v); every error and 1 if not. */
+/** `pmtr -t`: 0 on a valid file (one line per job with -v; warnings about what would fail at
+ *  run time on stderr, SPEC §15); every error and 1 if not. */
 async function check(options: Options): Promise<number> {
   const loaded = readConfigFile(options.configPath, { enforceOwnership: process.getuid?.() === 0 });
   if (!loaded.ok) {
@@ -40,6 +45,18 @@ async function check(options: Options): Promise<number> {
     return EXIT.config;
   }
   if (options.verbose > 0) await write(Bun.stdout, loaded.config.jobs.map((j) => `${describeJob(j)}\n`).join(""));
+  if (options.diff) {
+    const { diffAgainstRunning } = await import("./control/diff-client.ts");
+    const diff = await diffAgainstRunning(loaded.config, options.socketPath);
+    if (!diff.ok) {
+      await write(Bun.stderr, `pmtr: ${diff.message}\n`);
+      return EXIT.runtime;
+    }
+    await write(Bun.stdout, diff.lines.map((l) => `${l}\n`).join(""));
+  }
+  const { runtimeWarnings } = await import("./os/check-warnings.ts");
+  const warnings = runtimeWarnings(loaded.config);
+  if (warnings.length > 0) await write(Bun.stderr, warnings.map((w) => `${w}\n`).join(""));
   return EXIT.ok;
 }
 

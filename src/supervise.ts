@@ -3,7 +3,7 @@
 // control surfaces, jobs — then one event loop where signal handlers only record and this
 // module acts, and finally a clean shutdown.
 //
-// Start-up failures return 1 (configuration) or 3 (pidfile, control socket given with -s);
+// Start-up failures return 1 (configuration) or 3 (pidfile, another pmtr on the control socket, the socket);
 // after start-up nothing a job, a file or a datagram does can make pmtr exit.
 
 import { existsSync } from "node:fs";
@@ -12,19 +12,28 @@ import type { Config } from "./config/model.ts";
 import { defaultSocketPath } from "./control/socket-path.ts";
 import { startControlServer, type ControlServer } from "./control/socket-server.ts";
 import type { ControlTarget, ReloadOutcome } from "./control/target.ts";
+import { MetricsControl } from "./control/metrics.ts";
 import { UdpControl } from "./control/udp.ts";
 import { msg } from "./core/messages.ts";
 import type { Ports } from "./core/ports.ts";
+import { shutdownBoundMs } from "./core/shutdown-bound.ts";
 import { Supervisor } from "./core/supervisor.ts";
 import { EXIT } from "./exit.ts";
 import { readConfigFile } from "./os/config-file.ts";
+import { watchConfig } from "./os/config-watch.ts";
 import { createDependsDigest } from "./os/depends-digest.ts";
 import { createRecorder, recordPath, stopPreviousGeneration } from "./os/generation.ts";
 import { detach, takeDaemonChild } from "./os/daemon.ts";
+import { createHookRunner } from "./os/hooks.ts";
 import { createLogger } from "./os/logger.ts";
+import { acquireInstanceLock } from "./os/instance-lock.ts";
+import { detachArgs } from "./os/log/detach-log.ts";
+import { createJobOutputs } from "./os/log/job-outputs.ts";
+import { openLogFile } from "./os/log/log-file.ts";
 import { acquirePidfile } from "./os/pidfile.ts";
 import { groupAlive, signalGroup } from "./os/process-group.ts";
 import { becomeSubreaper, reapOrphans } from "./os/reaper.ts";
+import { createReadiness } from "./os/probe/readiness.ts";
 import { createNotifier } from "./os/sd-notify.ts";
 import { installSignals } from "./os/signals.ts";
 import { createSpawner } from "./os/spawn.ts";
@@ -36,24 +45,31 @@ import { watchFile, type FileWatch } from "./os/watch.ts";
  *  it stands at that point and again when it ends. */
 const SETTLE_QUIET_MS = 15;
 const SETTLE_MAX_MS = 200;
+/** At shutdown, how long captured output still being written is waited for. */
+const OUTPUT_DRAIN_MS = 1000;
 
 export async function supervise(options: Options, args: readonly string[]): Promise<number> {
   const daemonChild = takeDaemonChild();
   const isPid1 = process.pid === 1;
   // Without -F the command detaches; as PID 1 there is nothing to detach from (SPEC §9).
-  if (!options.foreground && !isPid1 && daemonChild === null) return detach(args);
+  if (!options.foreground && !isPid1 && daemonChild === null) return detach(detachArgs(args, options, (t) => process.stderr.write(t)));
 
   // Before anything is spawned: reading NOTIFY_SOCKET also removes it from our environment.
   const notifier = createNotifier();
   // A background pmtr says nothing on the terminal unless it fails to start: then the
-  // command relays its stderr, so the operator sees why. Once running its stdio is /dev/null,
-  // so without syslog it has nowhere to log: the README says to use -F there (containers).
+  // command relays its stderr, so the operator sees why. Once running its stdio is /dev/null:
+  // without syslog, the command gave it a -l file before detaching (os/log/detach-log.ts).
   const logger = createLogger({
     foreground: daemonChild === null,
     verbose: options.verbose,
     ...(daemonChild === null ? {} : { writeStderr: () => {} }),
   });
-  const log = logger.log;
+  // -l FILE (SPEC §13): every message also appended there; debug ones only with -v, as stderr.
+  const logFile = options.logFile === null ? null : openLogFile(options.logFile);
+  const log: typeof logger.log = (level, message) => {
+    logger.log(level, message);
+    if (logFile?.ok && (level !== "debug" || options.verbose > 0)) logFile.file.write(level, message);
+  };
   const fail = (code: number, lines: readonly string[]): number => {
     for (const line of lines) log("err", line);
     if (daemonChild !== null) process.stderr.write(lines.map((l) => `pmtr: ${l}\n`).join(""));
@@ -62,6 +78,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     return code;
   };
 
+  if (logFile && !logFile.ok) return fail(EXIT.runtime, [logFile.message]);
   log("notice", "pmtr: starting");
   if (notifier.problem) log("warning", notifier.problem);
   const isRoot = process.getuid?.() === 0;
@@ -71,6 +88,16 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   const pidfile = options.pidfile === null ? null : acquirePidfile(options.pidfile, process.pid);
   if (pidfile && !pidfile.ok) return fail(EXIT.runtime, [pidfile.message]);
   const releasePidfile = () => (pidfile?.ok ? pidfile.release() : undefined);
+
+  // One pmtr per control socket (SPEC §11), decided before anything of the socket's is touched:
+  // its job record, the socket file, the jobs.
+  const socketPath = options.socketPath ?? defaultSocketPath(process.getuid?.() ?? 0, process.env);
+  const locked = acquireInstanceLock(socketPath, process.pid);
+  if (!locked.ok) {
+    releasePidfile();
+    return fail(EXIT.runtime, [locked.message]);
+  }
+  const lock = locked;
 
   const subreaper = becomeSubreaper();
   if (subreaper) log("warning", subreaper);
@@ -86,6 +113,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     setImmediate(loop);
   };
   const inbox = installSignals(wake);
+  for (const problem of inbox.problems) log("warning", problem);
   let finished: (code: number) => void = () => {};
   const exited = new Promise<number>((resolve) => (finished = resolve));
 
@@ -96,11 +124,45 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     onExit: (pid, status) => guard(() => supervisor.exited(pid, status)),
     onOutputLine: (job, pid, stream, line) => logger.jobLine(job.name, pid, stream, line),
   });
+  // Captured outputs (rotate, console; SPEC §13) go through pipes pmtr reads: os/log/job-outputs.ts.
+  const outputs = createJobOutputs(log);
+  // Readiness probes, notify sockets and health checks (SPEC §12): os/probe/readiness.ts. Its
+  // reports reach the supervisor on a later microtask, never inside the supervisor's own step.
+  const later = (action: () => void) => queueMicrotask(() => guard(action));
+  const readiness = createReadiness({
+    events: {
+      ready: (name) => later(() => supervisor.ready(name)),
+      notReady: (name, reason) => later(() => supervisor.notReady(name, reason)),
+      unhealthy: (name, pid, failures, error) => later(() => supervisor.unhealthy(name, pid, failures, error)),
+      statusText: (name, text) => later(() => supervisor.statusText(name, text)),
+    },
+    notifyDir: `${socketPath}.notify`,
+    spawn: (argv, job, onExit) => spawner.spawnProcess(argv, { user: job.user, env: job.env, dir: job.dir, name: `${job.name} probe`, onExit }),
+    killGroup: (pgid) => ports.signalGroup(pgid, "SIGKILL"),
+    warn: (message) => log("warning", message),
+    now: () => performance.now(),
+  });
+  const reopenFiles = (): string[] => {
+    const failures = outputs.reopen();
+    const own = logFile?.ok ? logFile.file.reopen() : null;
+    if (own !== null) failures.unshift(own);
+    for (const failure of failures) log("err", failure);
+    log("notice", msg.reopened(outputs.openFiles() + (logFile?.ok ? 1 : 0), failures.length));
+    return failures;
+  };
+  inbox.onReopen(reopenFiles); // SIGUSR1: failures are logged by reopenFiles itself
   let alarm: Timer | null = null;
   let changeQueued = false;
+  const hooks = createHookRunner(spawner, log);
   const ports: Ports = {
     now: () => performance.now(),
-    start: (job) => spawner.start(job),
+    wallClock: () => Date.now(),
+    start: (job) => {
+      const prepared = readiness.prepare(job);
+      if (!prepared.ok) return Promise.resolve({ ok: false, step: prepared.step, error: prepared.error });
+      return outputs.start(prepared.job, (io) => spawner.start(prepared.job, { io }));
+    },
+    runChanged: (spec, run) => readiness.runChanged(spec, run),
     signalGroup: (pgid, signal) => {
       try {
         signalGroup(pgid, signal);
@@ -124,6 +186,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       }, Math.max(0, atMs - performance.now()));
     },
     log,
+    jobEvent: (event) => hooks.dispatch(event, event.spec),
     changed: () => {
       if (changeQueued) return;
       changeQueued = true;
@@ -168,6 +231,8 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       return { applied: false, messages: [`${options.configPath}: missing`] };
     }
     const next = readConfigFile(options.configPath, { enforceOwnership: isRoot });
+    // The include directories of the file as just read, valid or not (config-watch.ts).
+    if (startedUp) configWatch.update(next.includes);
     if (!forced && next.digest !== null && next.digest === lastDigest) return { applied: true }; // touch, chmod
     missingLogged = false;
     log("notice", "rescanning job configuration");
@@ -175,12 +240,15 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     if (!next.ok) {
       for (const line of next.messages) log("err", line);
       log("err", "keeping the previous configuration");
+      metrics.reloaded(false);
       return { applied: false, messages: next.messages };
     }
     notifier.reloading();
     config = next.config;
     supervisor.apply(config);
     udp.configure(config.reportTo, config.listenOn);
+    metrics.reloaded(true);
+    metrics.configure(config.metricsOn);
     syncDependsWatches();
     // No STATUS here: the jobs just started are not running yet; announce() sends the
     // summary once they are.
@@ -196,21 +264,23 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     stop: (names) => supervisor.stop(names),
     restart: (names) => supervisor.restart(names),
     reload: async () => rescan(true),
+    config: () => config.jobs,
+    reopen: reopenFiles,
   };
   const udp = new UdpControl(target, log);
-  const socketPath = options.socketPath ?? defaultSocketPath(process.getuid?.() ?? 0, process.env);
+  const metrics = new MetricsControl(target, log);
   const started = await startControlServer(socketPath, target, log);
-  let server: ControlServer | null = null;
-  if (started.ok) server = started.server;
-  else if (options.socketPath !== null) {
+  if (!started.ok) {
     inbox.close();
+    lock.release();
     releasePidfile();
     return fail(EXIT.runtime, [started.message]);
-  } else log("warning", `${started.message}; \`pmtr status\` and friends will not reach this pmtr`);
+  }
+  const server: ControlServer = started.server;
 
-  // Only the pmtr that owns the socket path owns the job record beside it.
-  const recorder = server === null ? null : createRecorder(recordPath(server.path), log);
-  if (server !== null) await stopPreviousGeneration(recordPath(server.path), log);
+  // The lock makes this pmtr the owner of the job record beside the socket.
+  const recorder = createRecorder(recordPath(server.path), log);
+  await stopPreviousGeneration(recordPath(server.path), log);
 
   let stopping = false;
   let readyTold = false;
@@ -219,7 +289,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   let recordQueued = false;
   const writeRecord = () => {
     recordQueued = false;
-    if (!stopping) recorder?.write(supervisor.snapshot());
+    if (!stopping) recorder.write(supervisor.processes());
   };
   function summary(): string {
     const n = supervisor.runningCount();
@@ -231,7 +301,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       setImmediate(writeRecord);
     }
     udp.changed();
-    server?.changed();
+    server.changed();
     if (!readyTold && supervisor.settled()) {
       readyTold = true;
       notifier.ready(summary());
@@ -239,11 +309,13 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   }
 
   // ---- start ----------------------------------------------------------------------------------
-  const configWatch = watchFile(options.configPath, settled(() => {
+  const configWatch = watchConfig(options.configPath, settled(() => {
     configWatch.refresh();
     guard(() => rescan(false));
   }), (m) => log("warning", m));
+  configWatch.update(loaded.includes);
   udp.configure(config.reportTo, config.listenOn);
+  metrics.configure(config.metricsOn);
   supervisor.apply(config);
   syncDependsWatches();
   log("notice", msg.managing(config.jobs.length));
@@ -263,21 +335,37 @@ export async function supervise(options: Options, args: readonly string[]): Prom
         supervisor.reaped();
       });
     }
+    for (const name of got.ignored) log("notice", msg.ignoringSignal(name));
+    if (got.reopen) {
+      log("notice", msg.reopening);
+      for (const error of inbox.reopen()) internalError(error);
+    }
     if (got.shutdown !== null && !stopping) {
       stopping = true;
       log("notice", `pmtr: exiting on signal ${got.shutdown}`);
       notifier.stopping();
+      // systemd kills a unit whose stop outlasts TimeoutStopSec (90 s by default): a chain of
+      // `after` dependants stopping one after another may need longer (SPEC §12).
+      notifier.extendTimeout(shutdownBoundMs(supervisor.jobs()));
       configWatch.close();
       for (const watch of dependsWatches.values()) watch.close();
       udp.close();
-      void supervisor.shutdown().then(() => {
-        recorder?.remove();
-        server?.close();
+      metrics.close();
+      hooks.close();
+      void supervisor.shutdown().then(async () => {
+        readiness.close();
+        // The jobs are gone: their last lines are still in the pipes (or held by children
+        // that outlived them, which get a moment at most).
+        await outputs.drain(OUTPUT_DRAIN_MS);
+        recorder.remove();
+        server.close();
+        lock.release();
         releasePidfile();
         if (watchdog) clearInterval(watchdog);
         clearInterval(keepAlive);
         notifier.close();
         logger.close();
+        if (logFile?.ok) logFile.file.close();
         finished(EXIT.ok);
       });
       return;

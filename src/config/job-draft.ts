@@ -1,15 +1,24 @@
 // A job while its block is being read: every field optional, plus where each keyword was
-// first seen. `finishJob` applies the defaults of SPEC §2 and reports what is missing.
+// first seen. `finishJob` applies the defaults of SPEC §2 and §11–§15 and reports what is
+// missing or contradictory within the block; what needs the other jobs (`after`, instance
+// names, duplicates) is checked when the whole configuration is assembled (assemble.ts).
 
 import type { ErrorList } from "./errors.ts";
-import type { JobSpec, Rlimit } from "./model.ts";
+import type { AfterSpec, CheckSpec, JobSpec, ReadySpec, RestartPolicy, Rlimit, RotateSpec } from "./model.ts";
 import { DEFAULT_POLICY } from "./defaults.ts";
 import { show } from "./show.ts";
+
+/** An `after` line before the names are known: the condition is null when not written. */
+export interface DraftAfter {
+  readonly name: string;
+  readonly condition: AfterSpec["condition"] | null;
+  readonly line: number;
+}
 
 export interface DraftJob {
   /** Line of `job {`: where errors about the job as a whole are reported. */
   readonly line: number;
-  /** Keyword -> line of its first use, for "given twice" errors. */
+  /** Keyword (or "stop signal", "on exit", ...) -> line of its first use, for "given twice" errors. */
   readonly seen: Map<string, number>;
   name: string | null;
   nameLine: number;
@@ -29,29 +38,65 @@ export interface DraftJob {
   wait: boolean;
   once: boolean;
   disabled: boolean;
+  /** SPEC §11: only what the file sets; finishJob fills the rest from DEFAULT_POLICY. */
+  policy: { -readonly [K in keyof RestartPolicy]?: RestartPolicy[K] };
+  ready: ReadySpec | null;
+  after: DraftAfter[];
+  check: CheckSpec | null;
+  rotate: RotateSpec | null;
+  onExit: string[] | null;
+  onFail: string[] | null;
+  envFiles: string[];
+  instances: number | null;
+}
+
+/** A finished block: the spec, plus what assemble.ts resolves against the other jobs. */
+export interface FinishedJob {
+  readonly spec: JobSpec;
+  /** Line of `name`, where a duplicate name is reported. */
+  readonly nameLine: number;
+  readonly after: readonly DraftAfter[];
+  /** `instances N`, or null for a plain job. */
+  readonly instances: number | null;
 }
 
 export function newDraft(line: number): DraftJob {
   return {
     line, seen: new Map(), name: null, nameLine: line, argv: null, dir: null, in: null, out: null, err: null,
     user: null, env: [], nice: null, cpu: null, ulimits: [], bounceSec: null, depends: [], order: null,
-    wait: false, once: false, disabled: false,
+    wait: false, once: false, disabled: false, policy: {}, ready: null, after: [], check: null, rotate: null,
+    onExit: null, onFail: null, envFiles: [], instances: null,
   };
 }
 
-/** The finished spec, or null when `name` or `cmd` is missing (reported in `errors`). */
-export function finishJob(d: DraftJob, errors: ErrorList): JobSpec | null {
+/** Outputs that are not files pmtr could rotate. */
+const NOT_A_FILE = new Set(["/dev/null", "syslog", "console"]);
+
+/** The finished job, or null when `name` or `cmd` is missing (reported in `errors`). */
+export function finishJob(d: DraftJob, file: string, errors: ErrorList): FinishedJob | null {
   // A keyword that was given but invalid has been reported already: do not also call it missing.
   if (d.name === null && !d.seen.has("name")) errors.add(d.line, "job has no name (add: name NAME)");
   if (d.argv === null && !d.seen.has("cmd")) errors.add(d.line, `job ${d.name === null ? "" : `${show(d.name)} `}has no cmd (add: cmd /path/to/program ARGS)`);
+  const restartLine = d.seen.get("restart");
+  if (d.once && d.policy.restart !== undefined && d.policy.restart !== "never") {
+    errors.add(restartLine ?? d.line, `restart ${d.policy.restart} contradicts once on line ${d.seen.get("once")} (once means restart never: remove one of them)`);
+  }
+  const out = d.out ?? "/dev/null";
+  const err = d.err ?? "/dev/null";
+  if (d.rotate && NOT_A_FILE.has(out) && NOT_A_FILE.has(err)) {
+    errors.add(d.seen.get("rotate") ?? d.line, `rotate needs out or err to be a file (they are ${out} and ${err}: add e.g. out web.log)`);
+  }
   if (d.name === null || d.argv === null) return null;
-  return {
+  // `once` and `restart never` are one setting written two ways: both fields say it, so the
+  // core can read either and a file that changes one spelling for the other changes nothing.
+  const once = d.once || d.policy.restart === "never";
+  const spec: JobSpec = {
     name: d.name,
     argv: d.argv,
     dir: d.dir ?? "/",
     in: d.in ?? "/dev/null",
-    out: d.out ?? "/dev/null",
-    err: d.err ?? "/dev/null",
+    out,
+    err,
     user: d.user,
     env: d.env,
     nice: d.nice ?? 0,
@@ -61,16 +106,17 @@ export function finishJob(d: DraftJob, errors: ErrorList): JobSpec | null {
     depends: d.depends,
     order: d.order ?? 0,
     wait: d.wait,
-    once: d.once,
+    once,
     disabled: d.disabled,
-    policy: DEFAULT_POLICY,
-    ready: null,
+    policy: { ...DEFAULT_POLICY, ...d.policy, restart: once ? "never" : (d.policy.restart ?? DEFAULT_POLICY.restart) },
+    ready: d.ready,
     after: [],
-    check: null,
-    rotate: null,
-    hooks: { onExit: null, onFail: null },
-    envFiles: [],
+    check: d.check,
+    rotate: d.rotate,
+    hooks: { onExit: d.onExit, onFail: d.onFail },
+    envFiles: d.envFiles,
     instance: null,
-    source: { file: "", line: d.line },
+    source: { file, line: d.line, lines: Object.fromEntries(d.seen) },
   };
+  return { spec, nameLine: d.nameLine, after: d.after, instances: d.instances };
 }

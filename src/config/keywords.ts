@@ -1,6 +1,7 @@
-// The job keywords of SPEC §2, one row each: the grammar of a job block is this table.
-// A row says whether the keyword may appear only once per job, whether its values may be
-// quoted, and how its words become fields of the job being read.
+// The job keywords of SPEC §2 and §11–§15, one row each: the grammar of a job block is this
+// table. A row says whether the keyword may appear only once per job, whether its values may
+// be quoted, and how its words become fields of the job being read. Keywords of two words
+// (`stop signal`, `on exit`, `env file`) share a row and check their own second word.
 
 import type { ErrorList } from "./errors.ts";
 import type { DraftJob } from "./job-draft.ts";
@@ -8,13 +9,13 @@ import type { Token } from "./lexer.ts";
 import { cut, show } from "./show.ts";
 import { cpuSet } from "./cpu.ts";
 import { ulimitResource, ulimitValue } from "./ulimit.ts";
+import { backoff, giveUp, restart, stable, stop } from "./policy.ts";
+import { check, ready } from "./probe.ts";
+import { rotate } from "./rotate.ts";
+import { commandLine, firstUse, flag, isWord, one, opens, shownWords, value, type Block, type Take } from "./take.ts";
 import * as v from "./values.ts";
 
-/** A block a keyword opens with `{` at the end of its line. */
-export type Block = "ulimit" | "depends";
-
-/** Applies one statement's words (after the keyword) to the job; may open a block. */
-type Take = (job: DraftJob, words: readonly Token[], keyword: Token, errors: ErrorList) => Block | undefined;
+export type { Block } from "./take.ts";
 
 export interface JobKeyword {
   readonly usage: string;
@@ -26,23 +27,38 @@ export interface JobKeyword {
 }
 
 export const JOB_KEYWORDS: Readonly<Record<string, JobKeyword>> = {
-  name:    { usage: "name NAME",                  single: true,  quotes: false, take: one(v.jobName, (j, x, t) => { j.name = x; j.nameLine = t.line; }) },
-  cmd:     { usage: "cmd /path/to/program ARGS",  single: true,  quotes: true,  take: command },
-  dir:     { usage: "dir /absolute/dir",          single: true,  quotes: false, take: one(v.absolutePath("dir"), (j, x) => { j.dir = x; }) },
-  out:     { usage: "out FILE",                   single: true,  quotes: false, take: one(v.ioPath, (j, x) => { j.out = x; }) },
-  err:     { usage: "err FILE",                   single: true,  quotes: false, take: one(v.ioPath, (j, x) => { j.err = x; }) },
-  in:      { usage: "in FILE",                    single: true,  quotes: false, take: one(v.ioPath, (j, x) => { j.in = x; }) },
-  user:    { usage: "user NAME",                  single: true,  quotes: false, take: one(v.user, (j, x) => { j.user = x; }) },
-  env:     { usage: 'env VAR=VALUE (VAR="a b" for spaces)', single: false, quotes: true, take: one(v.envEntry, (j, x) => { j.env.push(x); }) },
-  nice:    { usage: "nice -20..19",               single: true,  quotes: false, take: one(v.nice, (j, x) => { j.nice = x; }) },
-  cpu:     { usage: "cpu 0,2-4 or cpu 0x15",      single: true,  quotes: false, take: one(cpuSet, (j, x) => { j.cpu = x; }) },
-  ulimit:  { usage: "ulimit -n 4096 or ulimit {", single: false, quotes: false, take: ulimit },
-  bounce:  { usage: "bounce every N[smhd]",       single: true,  quotes: false, take: bounce },
-  depends: { usage: "depends {",                  single: false, quotes: false, take: opens("depends") },
-  order:   { usage: "order N",                    single: true,  quotes: false, take: one(v.order, (j, x) => { j.order = x; }) },
-  wait:    { usage: "wait",                       single: false, quotes: false, take: flag((j) => { j.wait = true; }) },
-  once:    { usage: "once",                       single: false, quotes: false, take: flag((j) => { j.once = true; }) },
-  disable: { usage: "disable",                    single: false, quotes: false, take: flag((j) => { j.disabled = true; }) },
+  name:      { usage: "name NAME",                  single: true,  quotes: false, take: one(v.jobName, (j, x, t) => { j.name = x; j.nameLine = t.line; }) },
+  cmd:       { usage: "cmd /path/to/program ARGS",  single: true,  quotes: true,  take: command },
+  dir:       { usage: "dir /absolute/dir",          single: true,  quotes: false, take: one(v.absolutePath("dir"), (j, x) => { j.dir = x; }) },
+  out:       { usage: "out FILE",                   single: true,  quotes: false, take: one(v.ioPath, (j, x) => { j.out = x; }) },
+  err:       { usage: "err FILE",                   single: true,  quotes: false, take: one(v.ioPath, (j, x) => { j.err = x; }) },
+  in:        { usage: "in FILE",                    single: true,  quotes: false, take: one(v.ioPath, (j, x) => { j.in = x; }) },
+  user:      { usage: "user NAME",                  single: true,  quotes: false, take: one(v.user, (j, x) => { j.user = x; }) },
+  env:       { usage: 'env VAR=VALUE (VAR="a b" for spaces) or env file /absolute/path', single: false, quotes: true, take: env },
+  nice:      { usage: "nice -20..19",               single: true,  quotes: false, take: one(v.nice, (j, x) => { j.nice = x; }) },
+  cpu:       { usage: "cpu 0,2-4 or cpu 0x15",      single: true,  quotes: false, take: one(cpuSet, (j, x) => { j.cpu = x; }) },
+  ulimit:    { usage: "ulimit -n 4096 or ulimit {", single: false, quotes: false, take: ulimit },
+  bounce:    { usage: "bounce every N[smhd]",       single: true,  quotes: false, take: bounce },
+  depends:   { usage: "depends {",                  single: false, quotes: false, take: opens("depends") },
+  order:     { usage: "order N",                    single: true,  quotes: false, take: one(v.order, (j, x) => { j.order = x; }) },
+  wait:      { usage: "wait",                       single: false, quotes: false, take: flag((j) => { j.wait = true; }) },
+  once:      { usage: "once",                       single: false, quotes: false, take: flag((j) => { j.once = true; }) },
+  disable:   { usage: "disable",                    single: false, quotes: false, take: flag((j) => { j.disabled = true; }) },
+  // SPEC §11
+  restart:   { usage: "restart always|on-failure|never", single: true, quotes: false, take: restart },
+  backoff:   { usage: "backoff MIN..MAX, e.g. backoff 1s..5m", single: true, quotes: false, take: backoff },
+  stable:    { usage: "stable DURATION, e.g. stable 30s", single: true, quotes: false, take: stable },
+  give:      { usage: "give up after N in DURATION, e.g. give up after 5 in 60s", single: true, quotes: false, take: giveUp },
+  stop:      { usage: "stop signal NAME or stop timeout DURATION, e.g. stop signal QUIT", single: false, quotes: false, take: stop },
+  // SPEC §12
+  ready:     { usage: "ready tcp HOST:PORT|http URL|file /PATH|exec /PROGRAM ARGS|notify [within DURATION]", single: true, quotes: true, take: ready },
+  after:     { usage: "after NAME [ready|started|done]", single: false, quotes: false, take: after },
+  check:     { usage: "check tcp HOST:PORT|http URL|exec /PROGRAM ARGS [every DURATION] [timeout DURATION] [failures N]", single: true, quotes: true, take: check },
+  // SPEC §13, §14
+  rotate:    { usage: "rotate SIZE [keep N], e.g. rotate 10M keep 5", single: true, quotes: false, take: rotate },
+  on:        { usage: "on exit /PROGRAM ARGS or on fail /PROGRAM ARGS", single: false, quotes: true, take: hook },
+  // SPEC §15
+  instances: { usage: "instances N (1..1000)", single: true, quotes: false, take: one(v.integer("instances", 1, 1000), (j, x) => { j.instances = x; }) },
 };
 
 export const JOB_KEYWORD_LIST = Object.keys(JOB_KEYWORDS).join(" ");
@@ -77,52 +93,12 @@ export function dependsLine(job: DraftJob, words: readonly Token[], errors: Erro
   }
 }
 
-function usageOf(keyword: Token): string {
-  return jobKeyword(keyword.text)?.usage ?? keyword.text;
-}
-
-/** Words of a statement quoted in a "takes one value" message; more are shown as "...". */
-const MAX_WORDS_SHOWN = 4;
-
-function one<T>(schema: v.ValueSchema<T>, set: (job: DraftJob, value: T, token: Token) => void): Take {
-  return (job, words, keyword, errors) => {
-    const [word] = words;
-    if (words.length !== 1 || !word) {
-      // A few words show what went wrong; all of them made a 2 MB message of a line of 500 000.
-      const shown = words.slice(0, MAX_WORDS_SHOWN).map((w) => show(w.text)).join(" ");
-      const got = words.length === 0 ? "nothing" : `${words.length} words: ${shown}${words.length > MAX_WORDS_SHOWN ? " ..." : ""}`;
-      errors.add(keyword.line, `${keyword.text} takes one value, got ${got} (expected: ${usageOf(keyword)})`);
-      return undefined;
-    }
-    const value = v.check(schema, word.text);
-    if (value.ok) set(job, value.value, word);
-    else errors.add(word.line, value.message);
-    return undefined;
-  };
-}
-
-function flag(set: (job: DraftJob) => void): Take {
-  return (job, words, keyword, errors) => {
-    if (words[0]) errors.add(keyword.line, `${keyword.text} takes no value (got ${show(words[0].text)})`);
-    else set(job);
-    return undefined;
-  };
-}
-
-function opens(block: Block): Take {
-  return (_job, words, keyword, errors) => {
-    if (words.length === 1 && words[0]?.text === "{") return block;
-    errors.add(keyword.line, `${keyword.text} must be followed by { on the same line, then one entry per line and } on its own line`);
-    return undefined;
-  };
-}
-
 const program = v.absolutePath("cmd");
 
-function command(job: DraftJob, words: readonly Token[], keyword: Token, errors: ErrorList): undefined {
+function command(job: DraftJob, words: readonly Token[], keyword: Token, errors: ErrorList, usage: string): undefined {
   const [first] = words;
   if (!first) {
-    errors.add(keyword.line, `cmd needs a program (expected: ${usageOf(keyword)})`);
+    errors.add(keyword.line, `cmd needs a program (expected: ${usage})`);
   } else if (!program.safeParse(first.text).success) {
     const example = first.text && !first.text.includes("/") ? `/usr/bin/${cut(first.text)}` : "/usr/bin/prog";
     errors.add(first.line, `cmd ${show(first.text)} is not an absolute path (pmtr does not search PATH: write the full path, e.g. ${example})`);
@@ -152,5 +128,59 @@ function bounce(job: DraftJob, words: readonly Token[], keyword: Token, errors: 
   const sec = v.check(v.bounceSec, duration.text);
   if (sec.ok) job.bounceSec = sec.value;
   else errors.add(duration.line, sec.message);
+  return undefined;
+}
+
+const envFile = v.absolutePath("env file");
+const ENV_ENTRY_USAGE = 'env VAR=VALUE (VAR="a b" for spaces)';
+const envEntry = one(v.envEntry, (j, x) => { j.env.push(x); });
+
+/** `env VAR=VALUE` or `env file /PATH` (a name cannot be "file" without "=", so no clash). */
+function env(job: DraftJob, words: readonly Token[], keyword: Token, errors: ErrorList): undefined {
+  const [first, path] = words;
+  if (!isWord(first, "file")) return envEntry(job, words, keyword, errors, ENV_ENTRY_USAGE) as undefined;
+  if (words.length !== 2 || !path) {
+    errors.add(keyword.line, `env file takes one path, got ${words.length === 1 ? "nothing" : shownWords(words.slice(1))} (expected: env file /absolute/path)`);
+    return undefined;
+  }
+  if (path.quoted) {
+    errors.add(path.line, `quotes are not allowed in an env file path (found ${show(path.text)})`);
+    return undefined;
+  }
+  const file = value(envFile, path, errors);
+  if (file !== null) job.envFiles.push(file);
+  if (file !== null && !job.seen.has(`env file ${file}`)) job.seen.set(`env file ${file}`, keyword.line);
+  return undefined;
+}
+
+const CONDITIONS = ["ready", "started", "done"] as const;
+
+/** `after NAME [ready|started|done]`; whether NAME exists is checked once all jobs are read. */
+function after(job: DraftJob, words: readonly Token[], keyword: Token, errors: ErrorList, usage: string): undefined {
+  const [nameTok, conditionTok] = words;
+  if (!nameTok || words.length > 2) {
+    errors.add(keyword.line, `after takes a job name and an optional condition, got ${words.length === 0 ? "nothing" : shownWords(words)} (expected: ${usage})`);
+    return undefined;
+  }
+  const name = value(v.jobName, nameTok, errors);
+  const condition = conditionTok ? CONDITIONS.find((c) => c === conditionTok.text) : null;
+  if (conditionTok && !condition) errors.add(conditionTok.line, `after ${cut(nameTok.text)} ${show(conditionTok.text)}: the condition is one of ready, started, done`);
+  if (name !== null && condition !== undefined) job.after.push({ name, condition, line: keyword.line });
+  return undefined;
+}
+
+/** `on exit CMD...` and `on fail CMD...`, each once per job. */
+function hook(job: DraftJob, words: readonly Token[], keyword: Token, errors: ErrorList, usage: string): undefined {
+  const [event, ...rest] = words;
+  const which = isWord(event, "exit") ? "exit" : isWord(event, "fail") ? "fail" : null;
+  if (which === null) {
+    errors.add(keyword.line, `on must be written ${usage} (got ${words.length === 0 ? "nothing" : shownWords(words)})`);
+    return undefined;
+  }
+  if (!firstUse(job, `on ${which}`, keyword.line, errors)) return undefined;
+  const argv = commandLine(`on ${which}`, rest, keyword.line, errors);
+  if (argv === null) return undefined;
+  if (which === "exit") job.onExit = argv;
+  else job.onFail = argv;
   return undefined;
 }

@@ -217,6 +217,9 @@ export interface HooksSpec {
 export interface SourceRef {
   readonly file: string;
   readonly line: number;
+  /** Line of each keyword's first use in the block ("user", "dir", "cmd", ...), and of each
+   *  `env file` ("env file /etc/default/web"): for `pmtr -t` warnings that point at the line. */
+  readonly lines?: Readonly<Record<string, number>>;
 }
 
 /** `instances N` (SPEC §15): this spec is instance `index` of `base` (named base.index). */

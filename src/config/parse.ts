@@ -1,30 +1,32 @@
-// parseConfig: the text of a configuration file -> a frozen Config, or every error in it.
-// Pure: no I/O; src/os/config-file.ts reads the file and checks its ownership.
+// parseConfig: the text of a configuration file (and of the files it includes) -> a frozen
+// Config, or every error in all of them. Pure: no I/O; src/os/config-file.ts reads the files,
+// expands the `include` patterns and checks ownership, then calls parseFile and assemble.
 
+import { assemble } from "./assemble.ts";
 import { ErrorList } from "./errors.ts";
-import { deepFreeze } from "./freeze.ts";
 import { lex } from "./lexer.ts";
 import type { ParseResult } from "./model.ts";
 import { parseStatements, type Parsed } from "./parser.ts";
-import { show } from "./show.ts";
 
-export function parseConfig(text: string): ParseResult {
-  const errors = new ErrorList();
-  const parsed = parseStatements(lex(text, errors), errors);
-  checkDuplicateNames(parsed, errors);
-  if (errors.count > 0) return deepFreeze({ ok: false, errors: errors.sorted() });
-  return deepFreeze({
-    ok: true,
-    config: { jobs: parsed.jobs, reportTo: parsed.reportTo, listenOn: parsed.listenOn, metricsOn: null, includes: [], files: [] },
-  });
+/** One file read on its own: what it says and what is wrong in it so far. */
+export interface ParsedFile {
+  readonly parsed: Parsed;
+  readonly errors: ErrorList;
 }
 
-/** Names identify jobs in logs, UDP reports and enable/disable commands: they must be unique. */
-function checkDuplicateNames(parsed: Parsed, errors: ErrorList): void {
-  const firstLine = new Map<string, number>();
-  for (const { name, line } of parsed.names) {
-    const first = firstLine.get(name);
-    if (first === undefined) firstLine.set(name, line);
-    else errors.add(line, `duplicate job name ${show(name)} (first used on line ${first})`);
-  }
+/** `included`: named by an `include` of the main file (errors then carry its path, and only
+ *  job blocks are allowed). */
+export function parseFile(text: string, file: string, included: boolean): ParsedFile {
+  const errors = new ErrorList(included ? file : undefined);
+  return { parsed: parseStatements(lex(text, errors), file, included, errors), errors };
+}
+
+/** The `include` patterns of a main file, for the caller to expand. */
+export function includePatterns(main: ParsedFile): string[] {
+  return main.parsed.includes.map((i) => i.pattern);
+}
+
+/** A configuration of one file (`file` is where jobs say they come from; "" when unknown). */
+export function parseConfig(text: string, file = ""): ParseResult {
+  return assemble(parseFile(text, file, false), []);
 }

@@ -1,7 +1,7 @@
-// Statements -> jobs and global settings. The grammar (SPEC §2):
+// Statements -> jobs and global settings of one file. The grammar (SPEC §2, §14, §15):
 //
 //   file      := { global | job }
-//   global    := "report to" UDP-URL | "listen on" UDP-URL
+//   global    := "report to" UDP-URL | "listen on" UDP-URL | "metrics on" HTTP-URL | "include" GLOB
 //   job       := "job {" { keyword words | ulimit-block | depends-block } "}"
 //   ulimit    := "ulimit {" { FLAG VALUE } "}"
 //   depends   := "depends {" { PATH... } "}"
@@ -12,46 +12,65 @@
 // parser carries on with the next line, so one run reports every error in the file.
 
 import type { ErrorList } from "./errors.ts";
-import { finishJob, newDraft, type DraftJob } from "./job-draft.ts";
+import { finishJob, newDraft, type DraftJob, type FinishedJob } from "./job-draft.ts";
 import { dependsLine, JOB_KEYWORD_LIST, jobKeyword, ulimitLine, type Block } from "./keywords.ts";
 import type { Statement, Token } from "./lexer.ts";
-import type { JobSpec, UdpAddress } from "./model.ts";
+import type { Config, UdpAddress } from "./model.ts";
+import { includePattern, metricsAddress } from "./globals.ts";
 import { cut, show } from "./show.ts";
 import { udpAddress } from "./udp.ts";
 import { check } from "./values.ts";
 
 export interface Parsed {
-  readonly jobs: JobSpec[];
+  readonly file: string;
+  readonly jobs: FinishedJob[];
   /** Every job's name and its line, valid job or not, for the duplicate check. */
   readonly names: { readonly name: string; readonly line: number }[];
   readonly reportTo: UdpAddress[];
   listenOn: UdpAddress | null;
+  metricsOn: Config["metricsOn"];
+  /** `include` patterns with their lines, in file order. */
+  readonly includes: { readonly pattern: string; readonly line: number }[];
 }
 
 const GLOBALS = {
-  report: { second: "to", schema: udpAddress("report to"), usage: "report to udp://HOST:PORT[@IFACE]" },
-  listen: { second: "on", schema: udpAddress("listen on"), usage: "listen on udp://HOST:PORT" },
+  report: { second: "to", usage: "report to udp://HOST:PORT[@IFACE]" },
+  listen: { second: "on", usage: "listen on udp://HOST:PORT" },
+  metrics: { second: "on", usage: "metrics on http://HOST:PORT" },
+  include: { second: null, usage: "include /absolute/dir/GLOB, e.g. include /etc/pmtr.d/*.conf" },
 } as const;
 
-function isGlobal(word: string | null): word is keyof typeof GLOBALS {
-  return word === "report" || word === "listen";
+type Global = keyof typeof GLOBALS;
+
+const reportTo = udpAddress("report to");
+const listenOn = udpAddress("listen on");
+
+function isGlobal(word: string | null): word is Global {
+  return word !== null && Object.hasOwn(GLOBALS, word);
 }
 
-export function parseStatements(statements: readonly Statement[], errors: ErrorList): Parsed {
-  const reader = new Reader(errors);
+/** `included`: the file was named by an `include`, so only job blocks may be in it. */
+export function parseStatements(statements: readonly Statement[], file: string, included: boolean, errors: ErrorList): Parsed {
+  const reader = new Reader(file, included, errors);
   for (const statement of statements) reader.statement(statement);
   return reader.end();
 }
 
 class Reader {
-  private readonly parsed: Parsed = { jobs: [], names: [], reportTo: [], listenOn: null };
-  private listenLine = 0;
+  private readonly parsed: Parsed;
+  private readonly globalLines = new Map<Global, number>();
   private job: DraftJob | null = null;
   private block: { kind: Block; line: number } | null = null;
   /** The job statement on the line before, for the hint about lines that continue a cmd. */
   private previousLine: { keyword: string | null; line: number } | null = null;
 
-  constructor(private readonly errors: ErrorList) {}
+  constructor(
+    private readonly file: string,
+    private readonly included: boolean,
+    private readonly errors: ErrorList,
+  ) {
+    this.parsed = { file, jobs: [], names: [], reportTo: [], listenOn: null, metricsOn: null, includes: [] };
+  }
 
   statement(statement: Statement): void {
     const { errors, job, block } = this;
@@ -85,7 +104,7 @@ class Reader {
     if (isGlobal(keyword)) return this.global(keyword, head, words);
     if (!job) {
       if (jobKeyword(keyword)) errors.add(head.line, `${keyword} is only allowed inside a job { } block`);
-      else errors.add(head.line, `unknown keyword ${show(head.text)} outside a job (expected job {, report to or listen on)`);
+      else errors.add(head.line, `unknown keyword ${show(head.text)} outside a job (expected job {, report to, listen on, metrics on or include)`);
       return;
     }
     this.jobStatement(job, keyword, head, words);
@@ -120,7 +139,7 @@ class Reader {
       errors.add(quoted.line, `quotes are only allowed in cmd arguments and env values (found ${show(quoted.text)} after ${keyword})`);
       return;
     }
-    const opened = entry.take(job, words, head, errors);
+    const opened = entry.take(job, words, head, errors, entry.usage);
     if (opened) this.block = { kind: opened, line: head.line };
   }
 
@@ -147,23 +166,52 @@ class Reader {
   }
 
   private closeJob(open: DraftJob): void {
-    const spec = finishJob(open, this.errors);
-    if (spec) this.parsed.jobs.push(spec);
+    const finished = finishJob(open, this.file, this.errors);
+    if (finished) this.parsed.jobs.push(finished);
     if (open.name !== null) this.parsed.names.push({ name: open.name, line: open.nameLine });
     this.job = null;
   }
 
-  private global(keyword: keyof typeof GLOBALS, head: Token, words: readonly Token[]): void {
+  private global(keyword: Global, head: Token, words: readonly Token[]): void {
     const { errors, parsed } = this;
+    const { second, usage } = GLOBALS[keyword];
+    const written = second === null ? keyword : `${keyword} ${second}`;
     if (this.job) {
-      errors.add(head.line, `${keyword} ${GLOBALS[keyword].second} is a global setting: move it outside the job block`);
+      errors.add(head.line, `${written} is a global setting: move it outside the job block`);
       return;
     }
-    const address = globalAddress(keyword, head, words, errors);
-    if (!address) return;
-    if (keyword === "report") parsed.reportTo.push(address);
-    else if (parsed.listenOn) errors.add(head.line, `listen on given twice (first on line ${this.listenLine})`);
-    else [parsed.listenOn, this.listenLine] = [address, head.line];
+    if (this.included) {
+      errors.add(head.line, `${written} is only allowed in the main configuration file (an included file holds job blocks only)`);
+      return;
+    }
+    const [secondTok, arg] = second === null ? [undefined, words[0]] : words;
+    if (words.length !== (second === null ? 1 : 2) || !arg || (second !== null && secondTok?.text !== second) || words.some((w) => w.quoted)) {
+      errors.add(head.line, `${keyword} must be written ${usage} (got ${show(statementText(head, words))})`);
+      return;
+    }
+    if (keyword === "report" || keyword === "include") return this.repeatable(keyword, arg);
+    const first = this.globalLines.get(keyword);
+    if (first !== undefined) {
+      errors.add(head.line, `${written} given twice (first on line ${first})`);
+      return;
+    }
+    this.globalLines.set(keyword, head.line);
+    if (keyword === "listen") {
+      const address = check(listenOn, arg.text);
+      if (address.ok) parsed.listenOn = address.value;
+      else errors.add(arg.line, address.message);
+    } else {
+      const address = check(metricsAddress, arg.text);
+      if (address.ok) parsed.metricsOn = address.value;
+      else errors.add(arg.line, address.message);
+    }
+  }
+
+  private repeatable(keyword: "report" | "include", arg: Token): void {
+    const result = keyword === "report" ? check(reportTo, arg.text) : check(includePattern, arg.text);
+    if (!result.ok) this.errors.add(arg.line, result.message);
+    else if (typeof result.value === "string") this.parsed.includes.push({ pattern: result.value, line: arg.line });
+    else this.parsed.reportTo.push(result.value);
   }
 }
 
@@ -175,19 +223,6 @@ function unknownHint(keyword: string | null, head: Token, previous: { keyword: s
     return "; if this continues the cmd on the line above, join the two lines: a statement cannot span lines";
   }
   return "";
-}
-
-function globalAddress(keyword: keyof typeof GLOBALS, head: Token, words: readonly Token[], errors: ErrorList): UdpAddress | null {
-  const { second, schema, usage } = GLOBALS[keyword];
-  const [secondTok, url] = words;
-  if (words.length !== 2 || !url || secondTok?.text !== second || words.some((w) => w.quoted)) {
-    errors.add(head.line, `${keyword} must be written ${usage} (got ${show(statementText(head, words))})`);
-    return null;
-  }
-  const address = check(schema, url.text);
-  if (address.ok) return address.value;
-  errors.add(url.line, address.message);
-  return null;
 }
 
 function statementText(head: Token, words: readonly Token[]): string {

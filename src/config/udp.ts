@@ -19,15 +19,33 @@ export function udpAddress(keyword: "report to" | "listen on"): ValueSchema<UdpA
     const m = /^udp:\/\/(.+):([^:@]*)(?:@(.*))?$/.exec(s);
     if (!m) return fail(ctx, `${keyword} ${show(s)} is not a ${form} address`);
     const [, rawHost = "", portText = "", iface] = m;
-    const host = IPV6.exec(rawHost)?.[1] ?? rawHost;
-    if (!IPV6.test(rawHost) && !HOST_NAME.test(rawHost)) return fail(ctx, `${keyword} host ${show(rawHost)} is not an IP address or host name`);
-    if (/^[\d.]+$/.test(rawHost) && !isIpv4(rawHost)) return fail(ctx, `${keyword} host ${show(rawHost)} is not a valid IPv4 address`);
-    const port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0;
-    if (port < 1 || port > 65535) return fail(ctx, `${keyword} port ${show(portText)} is out of range 1..65535`);
+    const host = bareHost(rawHost);
+    const hostFault = hostProblem(keyword, rawHost);
+    if (hostFault) return fail(ctx, hostFault);
+    const port = portNumber(portText);
+    if (port === null) return fail(ctx, `${keyword} port ${show(portText)} is out of range 1..65535`);
     if (iface !== undefined && keyword === "listen on") return fail(ctx, `listen on takes no @IFACE (only report to does): ${show(s)}`);
     if (iface !== undefined && !IFACE.test(iface)) return fail(ctx, `${keyword} interface ${show(iface)} is not an interface name`);
     return { host, port, iface: iface ?? null };
   });
+}
+
+/** Why `rawHost` (an IPv4 address, a host name or a [bracketed] IPv6 address) is not a host; null when it is. */
+export function hostProblem(what: string, rawHost: string): string | null {
+  if (!IPV6.test(rawHost) && !HOST_NAME.test(rawHost)) return `${what} host ${show(rawHost)} is not an IP address or host name`;
+  if (/^[\d.]+$/.test(rawHost) && !isIpv4(rawHost)) return `${what} host ${show(rawHost)} is not a valid IPv4 address`;
+  return null;
+}
+
+/** The host as used to connect: brackets of an IPv6 address removed. */
+export function bareHost(rawHost: string): string {
+  return IPV6.exec(rawHost)?.[1] ?? rawHost;
+}
+
+/** 1..65535, or null. */
+export function portNumber(text: string): number | null {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : 0;
+  return port >= 1 && port <= 65535 ? port : null;
 }
 
 function isIpv4(s: string): boolean {

@@ -1,15 +1,23 @@
-// When has `pmtr start|stop|restart` taken effect, and how to say what happened. Pure: the
-// server calls outcomeOf after each job change and timeoutOutcome when the deadline passes.
+// When has `pmtr start|stop|restart` taken effect, and how to say what happened (SPEC §10).
+// Pure: the server calls outcomeOf after each job change and timeoutOutcome at the deadline.
+//
+// A start succeeds once the job has been running (ready, for a job with `ready`) for
+// STABLE_START_MS, or has exited 0 for good (`once`, `restart on-failure`); it fails as soon as
+// the job is seen in a state it cannot start from by itself (backoff, failed, done after a
+// non-zero exit, waiting for something), with the supervisor's sentence saying why. Answering
+// "started" the moment a pid exists told an operator a crash-looping job was fine.
 
 import type { ActionOp, ActionResult } from "./protocol.ts";
-import { formatExit } from "./status-format.ts";
 import type { JobStatus } from "./target.ts";
 
-/** A stop may take the whole 10 s grace period before SIGKILL, plus the kill itself. */
-export const ACTION_DEADLINE_MS: Readonly<Record<ActionOp, number>> = { start: 5_000, stop: 13_000, restart: 18_000 };
+/** How long a started job must stay running (and ready) to count as started. */
+export const STABLE_START_MS = 1_000;
 
-/** States a start can end in without running. */
-const START_FAILED = new Set(["failed-to-start", "delayed", "done"]);
+/** How long to wait for the outcome of an action on these jobs: the longest of the deadlines
+ *  the supervisor gives them (their stop timeout, `ready … within`, a margin for the 1 s). */
+export function deadlineFor(jobs: readonly JobStatus[]): number {
+  return Math.max(0, ...jobs.map((j) => j.deadlineMs));
+}
 
 /** The result of acting on a job that needs no action (start of a running job); null otherwise. */
 export function alreadyDone(op: ActionOp, before: JobStatus): ActionResult | null {
@@ -17,33 +25,41 @@ export function alreadyDone(op: ActionOp, before: JobStatus): ActionResult | nul
   return null;
 }
 
-/** The result once `now` shows the action has taken effect (or visibly failed); null while pending. */
-export function outcomeOf(op: ActionOp, before: JobStatus, now: JobStatus): ActionResult | null {
+/**
+ * The result once `now` shows the action has taken effect or visibly failed; null while pending.
+ * `runningForMs`: how long the handler has seen `now`'s process running (and ready), 0 if not.
+ */
+export function outcomeOf(op: ActionOp, before: JobStatus, now: JobStatus, runningForMs = 0): ActionResult | null {
   const name = now.name;
+  const state: string = now.state;
   if (op === "stop") {
-    if (now.pid !== null || now.state === "running" || now.state === "stopping") return null;
+    if (now.pid !== null || state === "running" || state === "stopping" || state === "starting") return null;
     return { name, ok: true, message: before.pid === null ? "stopped (was not running)" : "stopped" };
   }
-  if (isRunning(now) && (op === "start" || now.pid !== before.pid)) {
-    return { name, ok: true, message: `${op === "start" ? "started" : "restarted"} [${now.pid}]` };
+  const newRun = op === "start" || now.pid !== before.pid;
+  if (isRunning(now) && newRun) {
+    if (runningForMs >= STABLE_START_MS) {
+      return { name, ok: true, message: `${op === "start" ? "started" : "restarted"} [${now.pid}]` };
+    }
+    return null;
   }
-  if (START_FAILED.has(now.state) && hasMoved(before, now)) return { name, ok: false, message: describeFailure(now) };
+  // `waiting` is an answer at once: it names what the job waits for, which may never come.
+  if (state === "waiting") return { name, ok: false, message: `not started: ${now.reason}` };
+  if (!hasMoved(before, now)) return null;
+  if (state === "done" && now.lastExit?.kind === "exited" && now.lastExit.code === 0) {
+    return { name, ok: true, message: `ran and exited 0 (${now.reason})` };
+  }
+  if (ENDED.has(state)) return { name, ok: false, message: `not running (${now.state}): ${now.reason}` };
   return null;
 }
 
+/** States a start or restart can end in without running: the answer is then "failed". */
+const ENDED = new Set(["backoff", "failed", "done", "stopped", "disabled"]);
+
 export function timeoutOutcome(op: ActionOp, now: JobStatus, waitedMs: number): ActionResult {
   const pid = now.pid === null ? "" : ` [${now.pid}]`;
-  const hint = now.state === "waiting" ? " (behind a `wait` job, or a `depends` file is missing)" : "";
-  return { name: now.name, ok: false, message: `not ${op === "stop" ? "stopped" : "running"} after ${waitedMs / 1000} s: ${now.state}${pid}${hint}` };
-}
-
-function describeFailure(now: JobStatus): string {
-  const exit = now.lastExit === null ? "" : ` (last exit: ${formatExit(now.lastExit)})`;
-  switch (now.state) {
-    case "failed-to-start": return `failed to start${exit}; the log says why`;
-    case "delayed": return `exited at once${exit}; restart delayed`;
-    default: return `exited${exit} and will not be restarted`;
-  }
+  const what = op === "stop" ? "stopped" : isRunning(now) ? "running for 1 s" : "running";
+  return { name: now.name, ok: false, message: `not ${what} after ${waitedMs / 1000} s: ${now.state}${pid}: ${now.reason}` };
 }
 
 function isRunning(job: JobStatus): boolean {
@@ -53,5 +69,9 @@ function isRunning(job: JobStatus): boolean {
 /** Something happened to the job since the request: not just the state it was already in. */
 function hasMoved(before: JobStatus, now: JobStatus): boolean {
   return before.state !== now.state || before.restarts !== now.restarts || before.pid !== now.pid ||
-    JSON.stringify(before.lastExit) !== JSON.stringify(now.lastExit);
+    !sameExit(before.lastExit, now.lastExit) || before.lastStartError?.atMs !== now.lastStartError?.atMs;
+}
+
+function sameExit(a: JobStatus["lastExit"], b: JobStatus["lastExit"]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -2,6 +2,7 @@
 // single line of JSON. Both are bounded so a confused or hostile peer cannot make pmtr buffer
 // without limit.
 
+import type { JobSpec } from "../config/model.ts";
 import type { ExitStatus } from "../core/ports.ts";
 import { parseSignal } from "./signals.ts";
 import type { JobState } from "./target.ts";
@@ -10,23 +11,69 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
 
 export type ActionOp = "start" | "stop" | "restart";
 
+/** `all` (`--all`) stands for every job; `names` is then empty. */
 export type ControlRequest =
-  | { readonly op: "status"; readonly names: readonly string[] }
-  | { readonly op: ActionOp; readonly names: readonly string[] }
+  /** `detail`: also read each job's process-group memory and CPU (always with names). */
+  | { readonly op: "status"; readonly names: readonly string[]; readonly all?: boolean; readonly detail?: boolean }
+  | { readonly op: ActionOp; readonly names: readonly string[]; readonly all?: boolean }
   | { readonly op: "signal"; readonly signal: string; readonly names: readonly string[] }
-  | { readonly op: "reload" };
+  | { readonly op: "reload" }
+  /** SPEC §13: reopen pmtr's -l file and every rotated output (as SIGUSR1). */
+  | { readonly op: "reopen" }
+  /** SPEC §15 `pmtr -t --diff`: the job definitions pmtr runs now (the last applied file). */
+  | { readonly op: "config" };
 
-/** One job in `pmtr status --json`; a stable shape for scripts. */
+/** One ended run in `pmtr status --json`. */
+export type StatusExit = ExitStatus & {
+  /** When it ended, epoch ms. */
+  readonly atMs: number;
+  /** How long the run lasted. */
+  readonly ranMs: number;
+};
+
+/** One job in `pmtr status --json`; a stable shape for scripts (README: JSON Schema). Every
+ *  field is always present; null where it does not apply. */
 export interface StatusJob {
   readonly name: string;
   readonly state: JobState;
+  /** Why the job is in its state: the INFO column. */
+  readonly reason: string;
   readonly enabled: boolean;
   readonly pid: number | null;
   /** Seconds the current run has lasted; null when not running. */
   readonly uptimeSec: number | null;
+  /** Epoch ms when the current (or last) run started; null if it never ran. */
+  readonly startedAt: number | null;
   readonly restarts: number;
-  readonly lastExit: ExitStatus | null;
+  readonly lastExit: StatusExit | null;
+  /** The last failed start (cleared by a successful one): the step and the OS error. */
+  readonly lastStartError: { readonly step: string; readonly error: string; readonly atMs: number } | null;
+  /** Epoch ms of the scheduled restart, in backoff. */
+  readonly nextRestartAt: number | null;
+  /** The last 10 exits, oldest first. */
+  readonly exits: readonly StatusExit[];
+  readonly ready: boolean;
+  /** The job's sd_notify STATUS= text. */
+  readonly statusText: string | null;
+  /** argv[0]: the absolute path of the program. */
   readonly cmd: string;
+  readonly argv: readonly string[];
+  /** null: pmtr's own user. */
+  readonly user: string | null;
+  readonly dir: string;
+  readonly out: string;
+  readonly err: string;
+  /** Where the job's block is; line 0 when unknown. */
+  readonly source: { readonly file: string; readonly line: number };
+  /** Memory and CPU of the job's whole process group, read from /proc when asked for (status
+   *  NAME, --json); null when not running or not asked. */
+  readonly usage: GroupUsage | null;
+}
+
+export interface GroupUsage {
+  readonly rssBytes: number;
+  readonly cpuSeconds: number;
+  readonly processes: number;
 }
 
 export interface ActionResult {
@@ -38,8 +85,14 @@ export interface ActionResult {
 
 export type ControlResponse =
   | { readonly ok: true; readonly op: "status"; readonly jobs: readonly StatusJob[]; readonly unknown: readonly string[] }
+  /** Sent first for start/stop/restart, before the outcome: how long the client should wait
+   *  for it (the jobs' stop timeout, ready within, and the 1 s a start must last). */
+  | { readonly ok: true; readonly op: "accepted"; readonly deadlineMs: number }
   | { readonly ok: true; readonly op: "action"; readonly results: readonly ActionResult[] }
   | { readonly ok: true; readonly op: "reload"; readonly applied: boolean; readonly messages: readonly string[] }
+  /** `messages`: one per file that could not be reopened. */
+  | { readonly ok: true; readonly op: "reopen"; readonly messages: readonly string[] }
+  | { readonly ok: true; readonly op: "config"; readonly jobs: readonly JobSpec[] }
   /** The request was refused as a whole; `unknown` lists names that are not jobs. */
   | { readonly ok: false; readonly error: string; readonly unknown?: readonly string[] };
 
@@ -62,14 +115,16 @@ export function decodeRequest(line: string): { ok: true; request: ControlRequest
   if (!Array.isArray(names) || !names.every((n) => typeof n === "string" && /^\S+$/.test(n) && n.length <= 1024)) {
     return { ok: false, error: "request names must be a list of job names" };
   }
+  const all = r.all === true;
+  if (all && names.length > 0) return { ok: false, error: "give job names or all, not both" };
   switch (r.op) {
     case "status":
-      return { ok: true, request: { op: "status", names } };
+      return { ok: true, request: { op: "status", names, ...(all ? { all } : {}), ...(r.detail === true ? { detail: true } : {}) } };
     case "start":
     case "stop":
     case "restart":
-      if (names.length === 0) return { ok: false, error: `${r.op} needs at least one job name` };
-      return { ok: true, request: { op: r.op, names } };
+      if (names.length === 0 && !all) return { ok: false, error: `${r.op} needs at least one job name, or all` };
+      return { ok: true, request: { op: r.op, names, ...(all ? { all } : {}) } };
     case "signal": {
       const signal = typeof r.signal === "string" ? parseSignal(r.signal) : null;
       if (signal === null) return { ok: false, error: `unknown signal ${JSON.stringify(r.signal)}` };
@@ -78,7 +133,11 @@ export function decodeRequest(line: string): { ok: true; request: ControlRequest
     }
     case "reload":
       return { ok: true, request: { op: "reload" } };
+    case "reopen":
+      return { ok: true, request: { op: "reopen" } };
+    case "config":
+      return { ok: true, request: { op: "config" } };
     default:
-      return { ok: false, error: `unknown request ${JSON.stringify(r.op)} (expected status, start, stop, restart, signal or reload)` };
+      return { ok: false, error: `unknown request ${JSON.stringify(r.op)} (expected status, start, stop, restart, signal, reload, reopen or config)` };
   }
 }

@@ -2,9 +2,9 @@
 // ControlTarget (the one place that decides), except forwarding a signal, which changes no
 // supervision state: the supervisor sees its consequences as it sees any exit.
 
-import { ACTION_DEADLINE_MS, alreadyDone, outcomeOf, timeoutOutcome } from "./action-outcome.ts";
+import { alreadyDone, deadlineFor, outcomeOf, timeoutOutcome } from "./action-outcome.ts";
 import type { ChangeWaiter } from "./change-waiter.ts";
-import type { ActionOp, ActionResult, ControlRequest, ControlResponse } from "./protocol.ts";
+import type { ActionOp, ActionResult, ControlRequest, ControlResponse, GroupUsage } from "./protocol.ts";
 import { toStatusJob } from "./status-format.ts";
 import type { ControlLog, ControlTarget, JobStatus } from "./target.ts";
 
@@ -14,6 +14,12 @@ export interface HandlerContext {
   readonly log: ControlLog;
   /** process.kill, injectable for tests. */
   readonly kill?: (pid: number, signal: string) => void;
+  /** Memory and CPU of process groups, for `status NAME` and `--json`; absent: not reported. */
+  readonly groupUsage?: (pgids: readonly number[]) => Promise<ReadonlyMap<number, GroupUsage>>;
+  /** Sends a response line before the final one (start/stop/restart: the deadline). */
+  readonly early?: (response: ControlResponse) => void;
+  /** The clock for "running for 1 s"; performance.now by default. */
+  readonly nowMs?: () => number;
 }
 
 export async function handleRequest(request: ControlRequest, ctx: HandlerContext): Promise<ControlResponse> {
@@ -22,47 +28,84 @@ export async function handleRequest(request: ControlRequest, ctx: HandlerContext
     const outcome = await ctx.target.reload();
     return { ok: true, op: "reload", applied: outcome.applied, messages: outcome.applied ? [] : outcome.messages };
   }
-  const jobs = byName(ctx.target.snapshot());
-  const names = [...new Set(request.names)];
+  if (request.op === "config") {
+    const jobs = ctx.target.config?.();
+    return jobs === undefined ? { ok: false, error: "this pmtr cannot report its configuration" } : { ok: true, op: "config", jobs };
+  }
+  if (request.op === "reopen") {
+    ctx.log("info", "control: reopen");
+    return { ok: true, op: "reopen", messages: ctx.target.reopen?.() ?? [] };
+  }
+  const snapshot: readonly JobStatus[] = ctx.target.snapshot();
+  const jobs = byName(snapshot);
+  const all = "all" in request && request.all === true;
+  const names = all ? snapshot.map((j) => j.name) : [...new Set(request.names)];
   const unknown = names.filter((n) => !jobs.has(n));
   if (request.op === "status") {
-    const shown = names.length === 0 ? [...jobs.values()] : names.filter((n) => jobs.has(n)).map((n) => jobs.get(n)!);
-    return { ok: true, op: "status", jobs: shown.map(toStatusJob), unknown };
+    const shown = request.names.length === 0 ? [...snapshot] : names.filter((n) => jobs.has(n)).map((n) => jobs.get(n)!);
+    const usage = await readUsage(shown, request.names.length > 0 || request.detail === true, ctx);
+    return { ok: true, op: "status", jobs: shown.map((j) => toStatusJob(j, j.pid === null ? null : usage.get(j.pid) ?? null)), unknown };
   }
   // All or nothing: a typo in one name must not half-apply a command.
   if (unknown.length > 0) return { ok: false, error: unknown.map((n) => `no job named ${JSON.stringify(n)}`).join("; "), unknown };
 
-  ctx.log("info", `control: ${request.op}${request.op === "signal" ? ` ${request.signal}` : ""} ${names.join(" ")}`);
+  ctx.log("info", `control: ${request.op}${request.op === "signal" ? ` ${request.signal}` : ""} ${all ? "--all" : names.join(" ")}`);
   const before = names.map((n) => jobs.get(n)!);
   const results = request.op === "signal" ? before.map((job) => forward(job, request.signal, ctx)) : await act(request.op, before, ctx);
   return { ok: true, op: "action", results };
 }
 
+/** Group usage is a scan of /proc: only for the views that show it. A failed scan is "-", not
+ *  a failed status. */
+async function readUsage(jobs: readonly JobStatus[], wanted: boolean, ctx: HandlerContext): Promise<ReadonlyMap<number, GroupUsage>> {
+  const pgids = jobs.flatMap((j) => (j.pid === null ? [] : [j.pid]));
+  if (!wanted || ctx.groupUsage === undefined || pgids.length === 0) return new Map();
+  try {
+    return await ctx.groupUsage(pgids);
+  } catch {
+    return new Map();
+  }
+}
+
 async function act(op: ActionOp, before: readonly JobStatus[], ctx: HandlerContext): Promise<ActionResult[]> {
+  const clock = ctx.nowMs ?? (() => performance.now());
   const results = new Map<string, ActionResult>();
   for (const job of before) {
     const done = alreadyDone(op, job);
     if (done) results.set(job.name, done);
   }
   const pending = before.filter((job) => !results.has(job.name));
-  if (pending.length > 0) ctx.target[op](pending.map((j) => j.name));
+  const deadlineMs = deadlineFor(pending);
+  if (pending.length > 0) {
+    ctx.early?.({ ok: true, op: "accepted", deadlineMs });
+    ctx.target[op](pending.map((j) => j.name));
+  }
 
+  /** Since when each pending job has been seen running (and ready) with its current pid. */
+  const runningSince = new Map<string, { pid: number; sinceMs: number }>();
   const current = () => byName(ctx.target.snapshot());
   const settle = () => {
     const now = current();
+    const at = clock();
     for (const job of pending) {
-      const nowJob = now.get(job.name);
       if (results.has(job.name)) continue;
+      const nowJob = now.get(job.name);
       // A reload may remove the job while we wait.
-      if (!nowJob) results.set(job.name, { name: job.name, ok: false, message: "removed from the configuration meanwhile" });
-      else {
-        const outcome = outcomeOf(op, job, nowJob);
-        if (outcome) results.set(job.name, outcome);
+      if (!nowJob) {
+        results.set(job.name, { name: job.name, ok: false, message: "removed from the configuration meanwhile" });
+        continue;
       }
+      const seen = runningSince.get(job.name);
+      let runningForMs = 0;
+      if (nowJob.state === "running" && nowJob.pid !== null) {
+        if (seen?.pid === nowJob.pid) runningForMs = at - seen.sinceMs;
+        else runningSince.set(job.name, { pid: nowJob.pid, sinceMs: at });
+      } else runningSince.delete(job.name);
+      const outcome = outcomeOf(op, job, nowJob, runningForMs);
+      if (outcome) results.set(job.name, outcome);
     }
     return pending.every((job) => results.has(job.name));
   };
-  const deadlineMs = ACTION_DEADLINE_MS[op];
   if (!(await ctx.waiter.until(settle, deadlineMs))) {
     const now = current();
     for (const job of pending) {

@@ -1,13 +1,16 @@
-// `pmtr status|start|stop|restart|signal|reload`: one request to the running pmtr over the
+// `pmtr status|start|stop|restart|signal|reload|reopen`: one request to the running pmtr over the
 // control socket, its answer printed for people (or as JSON), and an exit code for scripts.
 
 import { statSync } from "node:fs";
-import { CLIENT_EXIT, formatStatusTable, statusExitCode } from "./status-format.ts";
+import { CLIENT_EXIT, formatDetail, formatStatusTable, statusExitCode } from "./status-format.ts";
 import { encode, MAX_MESSAGE_BYTES, type ControlRequest, type ControlResponse } from "./protocol.ts";
 import { defaultSocketPath, ROOT_SOCKET_PATH } from "./socket-path.ts";
 
-/** Longer than the slowest answer: a restart of a job that ignores SIGTERM (10 s + start). */
-const ANSWER_TIMEOUT_MS = 25_000;
+/** For the first line of the answer. start/stop/restart send the time their outcome may take
+ *  first (the jobs' stop timeout, ready within, ...), and the client then waits that long. */
+const FIRST_LINE_TIMEOUT_MS = 10_000;
+/** On top of the daemon's deadline: the daemon answers at its deadline itself. */
+const DEADLINE_SLACK_MS = 5_000;
 
 export interface ClientIo {
   readonly out: (text: string) => void | Promise<unknown>;
@@ -42,21 +45,64 @@ function chooseDefault(io: ClientIo): string {
   return ROOT_SOCKET_PATH;
 }
 
-type Answer = { ok: true; response: ControlResponse } | { ok: false; message: string };
+export type Answer = { ok: true; response: ControlResponse } | { ok: false; message: string };
+
+/** One request to the pmtr on `socketPath` (null: the default), for commands that present the
+ *  answer themselves (`pmtr -t --diff`). */
+export async function askPmtr(request: ControlRequest, socketPath: string | null, io: ClientIo = processIo()): Promise<Answer> {
+  return ask(socketPath ?? chooseDefault(io), request, io.uid);
+}
+
+/** A whole configuration (`config`, 1000 jobs ~ 1 MB of JSON) is the one large answer. */
+function answerLimit(request: ControlRequest): number {
+  return request.op === "config" ? 1024 * MAX_MESSAGE_BYTES : 16 * MAX_MESSAGE_BYTES;
+}
 
 async function ask(path: string, request: ControlRequest, uid: number): Promise<Answer> {
   const refusal = checkOwner(path, uid);
   if (refusal) return { ok: false, message: refusal };
   let text = "";
   let bytes = 0;
-  let finish: (a: Answer) => void = () => {};
-  const done = new Promise<Answer>((resolve) => (finish = resolve));
-  const complete = () => {
-    const line = text.split("\n", 1)[0]!;
-    try {
-      finish({ ok: true, response: JSON.parse(line) as ControlResponse });
-    } catch {
-      finish({ ok: false, message: `pmtr on ${path} closed the connection without an answer` });
+  let answered = false;
+  let resolveAnswer: (a: Answer) => void = () => {};
+  const done = new Promise<Answer>((resolve) => (resolveAnswer = resolve));
+  const finish = (a: Answer) => {
+    if (answered) return;
+    answered = true;
+    resolveAnswer(a);
+  };
+  let timer: Timer | null = null;
+  let connection: { end(): void } | null = null;
+  const waitUpTo = (ms: number) => {
+    if (timer !== null) clearTimeout(timer);
+    timer = setTimeout(() => {
+      finish({ ok: false, message: `pmtr on ${path} did not answer within ${Math.round(ms / 1000)} s` });
+      connection?.end();
+    }, ms);
+  };
+  /** Each complete line: an "accepted" sets the deadline, anything else is the answer. */
+  const takeLines = (closed: boolean) => {
+    while (!answered) {
+      const newline = text.indexOf("\n");
+      if (newline < 0 && !closed) return;
+      const line = newline < 0 ? text : text.slice(0, newline);
+      text = newline < 0 ? "" : text.slice(newline + 1);
+      let response: ControlResponse;
+      try {
+        response = JSON.parse(line) as ControlResponse;
+      } catch {
+        finish({ ok: false, message: `pmtr on ${path} closed the connection without an answer` });
+        return;
+      }
+      if (response.ok && response.op === "accepted") {
+        waitUpTo(response.deadlineMs + DEADLINE_SLACK_MS);
+        if (newline < 0) return;
+        continue;
+      }
+      // finish first: end() may run the close handler at once, which must find us answered.
+      finish({ ok: true, response });
+      connection?.end();
+      return;
     }
   };
   try {
@@ -66,27 +112,24 @@ async function ask(path: string, request: ControlRequest, uid: number): Promise<
         data(s, chunk) {
           bytes += chunk.length;
           text += chunk.toString("utf8");
-          if (text.includes("\n")) {
-            s.end();
-            complete();
-          } else if (bytes > 16 * MAX_MESSAGE_BYTES) {
+          if (bytes > answerLimit(request)) {
             s.end();
             finish({ ok: false, message: `pmtr on ${path} sent an oversized answer` });
+            return;
           }
+          takeLines(false);
         },
-        close: complete,
+        close: () => takeLines(true),
         error(_s, error) {
           finish({ ok: false, message: `control socket ${path}: ${error.message}` });
         },
       },
     });
+    connection = socket;
     socket.write(encode(request));
-    const timer = setTimeout(() => {
-      socket.end();
-      finish({ ok: false, message: `pmtr on ${path} did not answer within ${ANSWER_TIMEOUT_MS / 1000} s` });
-    }, ANSWER_TIMEOUT_MS);
+    waitUpTo(FIRST_LINE_TIMEOUT_MS);
     const answer = await done;
-    clearTimeout(timer);
+    if (timer !== null) clearTimeout(timer);
     return answer;
   } catch (error) {
     return { ok: false, message: connectError(path, (error as NodeJS.ErrnoException).code ?? "", (error as Error).message) };
@@ -123,10 +166,17 @@ async function present(request: ControlRequest, response: ControlResponse, json:
   }
   switch (response.op) {
     case "status": {
-      await io.out(json ? `${JSON.stringify({ jobs: response.jobs, unknown: response.unknown }, null, 2)}\n` : formatStatusTable(response.jobs));
+      const named = request.op === "status" && request.names.length > 0;
+      if (json) await io.out(`${JSON.stringify({ jobs: response.jobs, unknown: response.unknown }, null, 2)}\n`);
+      else if (named) await io.out(response.jobs.map((job) => formatDetail(job, Date.now())).join("\n"));
+      else await io.out(formatStatusTable(response.jobs));
       if (!json && response.unknown.length > 0) await io.err(response.unknown.map((n) => `pmtr: no job named ${JSON.stringify(n)}\n`).join(""));
-      return statusExitCode(response.jobs, response.unknown, request.op === "status" && request.names.length > 0);
+      return statusExitCode(response.jobs, response.unknown, named);
     }
+    case "accepted":
+      // Never the final answer: ask() reads on past it.
+      await io.err("pmtr: the answer ended early\n");
+      return CLIENT_EXIT.failed;
     case "action": {
       const good = response.results.filter((r) => r.ok).map((r) => `${r.name}: ${r.message}\n`).join("");
       const bad = response.results.filter((r) => !r.ok).map((r) => `pmtr: ${r.name}: ${r.message}\n`).join("");
@@ -141,6 +191,19 @@ async function present(request: ControlRequest, response: ControlResponse, json:
       }
       await io.err(`${response.messages.join("\n")}\npmtr: the configuration has errors; pmtr keeps the previous one\n`);
       return CLIENT_EXIT.failed;
+    }
+    case "reopen": {
+      if (response.messages.length === 0) {
+        await io.out("log files reopened\n");
+        return CLIENT_EXIT.ok;
+      }
+      await io.err(response.messages.map((m) => `pmtr: ${m}\n`).join(""));
+      return CLIENT_EXIT.failed;
+    }
+    case "config": {
+      // Asked by `pmtr -t --diff` (control/diff-client.ts), which presents it itself.
+      await io.out(`${JSON.stringify(response.jobs)}\n`);
+      return CLIENT_EXIT.ok;
     }
   }
 }

@@ -4,6 +4,7 @@
 
 import { lstatSync, unlinkSync } from "node:fs";
 import type { Socket, UnixSocketListener } from "bun";
+import { GroupUsageCache } from "../os/proc-groups.ts";
 import { ChangeWaiter } from "./change-waiter.ts";
 import { decodeRequest, encode, MAX_MESSAGE_BYTES, type ControlResponse } from "./protocol.ts";
 import { handleRequest } from "./request-handler.ts";
@@ -29,6 +30,8 @@ interface Connection {
   closed: boolean;
   /** Bytes of the response the kernel has not taken yet. */
   unsent: Uint8Array | null;
+  /** The final response is queued: end the connection once it is sent. */
+  ending: boolean;
 }
 
 export type StartResult = { readonly ok: true; readonly server: ControlServer } | { readonly ok: false; readonly message: string };
@@ -38,7 +41,10 @@ export async function startControlServer(path: string, target: ControlTarget, lo
   if (!cleared.ok) return cleared;
 
   const waiter = new ChangeWaiter();
-  const ctx = { target, waiter, log };
+  // One /proc scan serves every job of a `status --json`; a second status within the second
+  // reuses it (a new pid triggers a new scan).
+  const usage = new GroupUsageCache({ maxAgeMs: 1000 });
+  const ctx = { target, waiter, log, groupUsage: (pgids: readonly number[]) => usage.usage(pgids) };
   let listener: UnixSocketListener<Connection>;
   // bind(2) creates the file with 0777 & ~umask; the umask is process-wide, but Bun.listen binds
   // synchronously, so nothing else runs while it is narrowed and the socket is never reachable
@@ -49,7 +55,7 @@ export async function startControlServer(path: string, target: ControlTarget, lo
       unix: path,
       socket: {
         open(socket) {
-          socket.data = { received: "", receivedBytes: 0, answered: false, closed: false, unsent: null };
+          socket.data = { received: "", receivedBytes: 0, answered: false, closed: false, unsent: null, ending: false };
           socket.timeout(IDLE_TIMEOUT_SEC);
         },
         data(socket, chunk) {
@@ -70,7 +76,13 @@ export async function startControlServer(path: string, target: ControlTarget, lo
             reply(socket, { ok: false, error: decoded.error });
             return;
           }
-          handleRequest(decoded.request, ctx).then(
+          const early = (response: ControlResponse) => {
+            // The idle timeout must not cut off an answer that legitimately takes longer (a
+            // job whose stop timeout is 60 s).
+            if (response.ok && response.op === "accepted") socket.timeout(IDLE_TIMEOUT_SEC + Math.ceil(response.deadlineMs / 1000));
+            send(socket, response, false);
+          };
+          handleRequest(decoded.request, { ...ctx, early }).then(
             (response) => reply(socket, response),
             (error) => {
               log("err", `control socket: ${decoded.request.op} failed: ${(error as Error).message}`);
@@ -121,12 +133,27 @@ export async function startControlServer(path: string, target: ControlTarget, lo
 }
 
 function reply(socket: Socket<Connection>, response: ControlResponse): void {
-  if (socket.data.closed) return;
-  socket.data.unsent = new TextEncoder().encode(encode(response));
+  send(socket, response, true);
+}
+
+/** Queues one response line; `last` ends the connection once everything is sent. */
+function send(socket: Socket<Connection>, response: ControlResponse, last: boolean): void {
+  if (socket.data.closed || socket.data.ending) return;
+  const line = new TextEncoder().encode(encode(response));
+  const unsent = socket.data.unsent;
+  if (unsent === null) socket.data.unsent = line;
+  else {
+    const joined = new Uint8Array(unsent.length + line.length);
+    joined.set(unsent);
+    joined.set(line, unsent.length);
+    socket.data.unsent = joined;
+  }
+  socket.data.ending = last;
   flush(socket);
 }
 
-/** Write what the kernel takes; the drain handler calls again for the rest, then we close. */
+/** Write what the kernel takes; the drain handler calls again for the rest, then we close
+ *  (after the last response). */
 function flush(socket: Socket<Connection>): void {
   const unsent = socket.data.unsent;
   if (unsent === null) return;
@@ -137,7 +164,7 @@ function flush(socket: Socket<Connection>): void {
     return;
   }
   socket.data.unsent = null;
-  socket.end();
+  if (socket.data.ending) socket.end();
 }
 
 /** bind(2) failures as an operator reads them. */

@@ -2,39 +2,12 @@
 // supervisor, and nothing more. The lead adapts core's Supervisor to this; control never
 // reaches into supervision state, so every request goes through the one place that decides.
 
-import type { ExitStatus } from "../core/ports.ts";
-
-/** How a job looks from outside, as `pmtr status` names it. */
-export type JobState =
-  | "running"
-  | "stopping" // SIGTERM sent, waiting for the group to go
-  | "delayed" // exited too fast; restart waits out the anti-spin delay
-  | "stopped" // stopped at run time (`pmtr stop`, UDP disable of a job that ran) or not started yet
-  | "done" // exited 33 or `once`: stays down until its definition changes
-  | "disabled" // `disable` in the file or UDP `disable`
-  | "failed-to-start" // the last start failed (user, dir, exec, ...)
-  | "waiting"; // behind a `wait` job, or a `depends` file is missing
-
-export const JOB_STATES: readonly JobState[] = [
-  "running", "stopping", "delayed", "stopped", "done", "disabled", "failed-to-start", "waiting",
-];
-
-export interface JobStatus {
-  readonly name: string;
-  readonly state: JobState;
-  /** `e`/`d` in UDP reports: false when disabled in the file or at run time. */
-  readonly enabled: boolean;
-  /** The process (and process-group) id while a process exists, else null. */
-  readonly pid: number | null;
-  /** Milliseconds since the current (or, when not running, the last) run started; null if it never ran. */
-  readonly sinceStartMs: number | null;
-  /** Starts after the first one (restarts, bounces, depends changes). */
-  readonly restarts: number;
-  /** How the last run ended; null if none has ended yet. */
-  readonly lastExit: ExitStatus | null;
-  /** argv[0]: the absolute path of the program. */
-  readonly cmd: string;
-}
+// JobState and JobStatus are owned by the core (src/core/status.ts); re-exported here so
+// control code keeps importing them from its own boundary.
+export type { ExitRecord, JobState, JobStatus, StartError } from "../core/status.ts";
+export { JOB_STATES } from "../core/status.ts";
+import type { JobStatus } from "../core/status.ts";
+import type { JobSpec } from "../config/model.ts";
 
 export type ReloadOutcome =
   | { readonly applied: true }
@@ -55,6 +28,10 @@ export interface ControlTarget {
   restart(names: readonly string[]): string[];
   /** Rescan the configuration file now (as SIGHUP does), resolving once it is applied or rejected. */
   reload(): Promise<ReloadOutcome>;
+  /** Reopen pmtr's -l file and every rotated output (SPEC §13); one message per failure. */
+  reopen?(): readonly string[];
+  /** The job definitions of the configuration applied now, for `pmtr -t --diff` (SPEC §15). */
+  config?(): readonly JobSpec[];
 }
 
 /** One log line; level names follow syslog. */

@@ -3,6 +3,7 @@
 // Nothing in src/core imports Bun, node:fs or process: every effect goes through here.
 
 import type { JobSpec } from "../config/model.ts";
+import type { JobEvent, Run } from "./job.ts";
 
 export type LogLevel = "err" | "warning" | "notice" | "info" | "debug";
 
@@ -29,8 +30,12 @@ export interface Ports {
   /** Start one run of `job`. Resolves once the program has been exec'd (or failed to be).
    *  The process leads its own session and process group (pgid == pid). */
   start(job: JobSpec): Promise<StartOutcome>;
-  /** Send a signal to the process group `pgid`; a group that is already gone is not an error. */
-  signalGroup(pgid: number, signal: "SIGTERM" | "SIGKILL"): void;
+  /** Wall-clock epoch milliseconds, for the times status shows. */
+  wallClock(): number;
+  /** Send `signal` (a name such as "SIGTERM", "SIGQUIT") to the process group `pgid`, followed
+   *  by SIGCONT for anything but SIGKILL (a stopped process acts on a signal only once
+   *  continued); a group that is already gone is not an error. */
+  signalGroup(pgid: number, signal: string): void;
   /** True while any process of group `pgid` is still alive (the leader may have exited). */
   groupAlive(pgid: number): boolean;
   /** Content digest of a `depends` file; null when it does not exist or cannot be read;
@@ -42,4 +47,10 @@ export interface Ports {
   log(level: LogLevel, message: string): void;
   /** Called after any job changes state (for UDP reports, sd_notify STATUS, the control socket). */
   changed(): void;
+  /** SPEC §14 hook events: each exit of a job, and its give-up. Optional: metrics and
+   *  `on exit`/`on fail` plug in here; must not throw or block. */
+  jobEvent?(event: JobEvent & { readonly spec: JobSpec }): void;
+  /** The run state of `spec`'s job changed (SPEC §12: readiness probes start on `starting`,
+   *  health checks on `running`, both end otherwise). Optional; must not throw or block. */
+  runChanged?(spec: JobSpec, run: Run): void;
 }

@@ -1,86 +1,71 @@
-// The supervision core: SPEC §4 (restart rules), §5 (stopping) and §6 (applying a new
-// configuration), as one state machine per job driven by events — a start resolved, a pid
-// exited, the alarm rang, a file changed, an operator asked. It owns no timers, processes or
-// files: every effect goes through Ports, so unit tests drive it with a fake process table
-// and a manual clock (test/unit/core), and the 10 s rules cost no wall time there.
+// The runner of the supervision core: it keeps one Job (job.ts) per configured job, routes
+// each event of the world — a start resolved, a pid exited, the alarm rang, a file changed, an
+// operator asked — to the pure state table (transition.ts), and carries out the effects that
+// come back through Ports. It owns no timers, processes or files, so unit tests drive it with
+// a fake process table and a manual clock (test/unit/core).
 //
-// One alarm serves every deadline (restart delays, SIGKILL escalation, bounces); after each
-// event the earliest pending deadline is asked for, and while nothing is due none is set.
+// Per event the work is proportional to what the event touches, not to the number of jobs
+// (issue 10: restart latency at 1000 jobs): jobs are found by name and pid in maps, deadlines
+// and waiting jobs are kept in their own small sets, start order is computed once per apply.
 
 import type { Config, JobSpec } from "../config/model.ts";
-import { sameJob, startOrder } from "../config/model.ts";
-import type { JobState, JobStatus } from "../control/target.ts";
+import { appliesInPlace, changedFields, startOrder } from "../config/model.ts";
+import { EMPTY_HISTORY, deadlineOf, hasProcess, type Blocker, type Effect, type Event, type Job, type JobEvent, type Run } from "./job.ts";
+import { jobStatus } from "./job-status.ts";
 import { msg } from "./messages.ts";
 import { REFUSED, type Digest, type ExitStatus, type Ports, type StartOutcome } from "./ports.ts";
+import type { JobStatus } from "./status.ts";
+import { transition } from "./transition.ts";
 
-/** A job that ran less than this is restarted only this long after its exit (SPEC §4). */
-export const RESTART_DELAY_MS = 10_000;
-/** SIGTERM, then SIGKILL this much later if anything of the group is still alive (SPEC §5). */
-export const KILL_GRACE_MS = 10_000;
-/** Exit status meaning "do not restart me". */
-export const EXIT_DO_NOT_RESTART = 33;
-/** While stopping, how often to look again for group members that are not our children. */
+export { EXIT_DO_NOT_RESTART } from "./policy.ts";
+/** While a group outlives its leader, how often to look again for members that are not our
+ *  children (they leave no exit event). */
 const GROUP_POLL_MS = 50;
+/** Starts in flight at once. Starts beyond it wait (state waiting) for one to resolve, so a
+ *  slow start path (pmtr's exec helper, ~10 ms each) never holds a backlog of hundreds of
+ *  starts that would go on after shutdown began (issue 12, fault 6: SIGTERM during the start
+ *  of 500 jobs started 245 more). A direct spawn resolves at once, so this costs it nothing. */
+export const MAX_STARTS_IN_FLIGHT = 8;
 /** What setTimeout can hold; later deadlines (a bounce of weeks) are re-armed when it fires. */
 const MAX_ALARM_MS = 2 ** 31 - 1;
 
-type Phase =
-  | "idle" // not running; starts when allowed (start order, `wait`, `depends`)
-  | "starting" // ports.start() in flight
-  | "running"
-  | "stopping" // SIGTERM sent; waiting for the leader to exit
-  | "delayed" // anti-spin delay after a quick exit or a failed start
-  | "done" // exit 33 or `once`
-  | "held"; // stopped on purpose: disabled (file or run time) or `pmtr stop`
-
-/** What to do once a stop completes. */
-type AfterStop = "restart" | "hold" | "remove";
-
 interface Slot {
   spec: JobSpec;
-  phase: Phase;
-  pid: number | null;
-  /** When the current (or last) run started; null before the first run. */
-  startedAt: number | null;
-  starts: number;
-  lastExit: ExitStatus | null;
-  /** The last start failed (shown as failed-to-start while the delay runs). */
-  startFailed: boolean;
-  /** Restart-delay deadline (phase delayed). */
-  delayUntil: number | null;
-  /** SIGKILL deadline (phase stopping). */
-  killAt: number | null;
-  /** Bounce deadline (phase running, `bounce every`). */
-  bounceAt: number | null;
-  after: AfterStop | null;
-  /** Run-time switches from UDP enable/disable and pmtr start/stop, until the file changes. */
-  override: "enabled" | "disabled" | "stopped" | null;
-  /** A `wait` job lets later jobs start once it has exited (or failed to start) once. */
-  waitCleared: boolean;
-  /** The missing `depends` file already logged, so the line is not repeated. */
-  missingLogged: string | null;
-  /** Bumped for each start, so a start resolving late for a replaced slot is recognised. */
+  job: Job;
+  /** Position in start order (SPEC §4 `order`, ties in file order). */
+  index: number;
+  /** Bumped for each start, so a start resolving late for a replaced run is recognised. */
   generation: number;
-  removed: boolean;
-}
-
-/** Processes a job left in its group after its leader exited: SIGTERMed, SIGKILLed later. */
-interface Leftover {
-  name: string;
-  pgid: number;
-  killAt: number;
+  /** The job's own word on itself (sd_notify STATUS=), for status; null when it said none. */
+  statusText?: string | null;
 }
 
 export class Supervisor {
-  /** In file order; slots being removed stay until their process is gone. */
-  private slots: Slot[] = [];
-  private byName = new Map<string, Slot>();
+  /** The configured jobs, in file order. */
+  private slots = new Map<string, Slot>();
+  /** Removed from the configuration, their process still stopping. */
+  private leaving = new Set<Slot>();
   private byPid = new Map<number, Slot>();
   /** Exits reported before the start that created the pid was seen to resolve. */
   private earlyExits = new Map<number, ExitStatus>();
-  private leftovers: Leftover[] = [];
+  private waiting = new Set<Slot>();
+  /** The waiting jobs in start order, rebuilt only when a job joins them. */
+  private waitingSorted: Slot[] | null = null;
+  private deadlines = new Map<Slot, number>();
+  /** Stopping after their leader exited: what it left in its group is awaited. */
+  private draining = new Set<Slot>();
+  /** `wait` jobs in start order. */
+  private waitJobs: Slot[] = [];
+  /** For each job named in an `after` line, the jobs that name it. */
+  private dependants = new Map<string, Slot[]>();
   private digests = new Map<string, Digest>();
+  private live = 0;
+  private spawning = 0;
+  private running = 0;
+  private gatesDirty = false;
   private shuttingDown = false;
+  /** At shutdown, jobs others depend on wait for those to be gone (SPEC §12). */
+  private shutdownPending = new Set<Slot>();
   private shutdownDone: (() => void) | null = null;
   private alarmAt: number | null = null;
 
@@ -88,70 +73,65 @@ export class Supervisor {
 
   // ---- inputs -------------------------------------------------------------------------
 
-  /** Applies a configuration (the first one, or a reload): SPEC §6. Jobs whose definition
-   *  is unchanged are not touched; run-time overrides end here (the file regains precedence). */
+  /** Applies a configuration (the first one, or a reload): SPEC §6. A job whose definition is
+   *  unchanged is not touched — run-time overrides included (SPEC §10); a changed one gets
+   *  definition-changed, in place when only policy-like fields changed (SPEC §11). */
   apply(config: Config): void {
     if (this.shuttingDown) return;
-    const next = new Map(config.jobs.map((spec) => [spec.name, spec]));
-    const ordered: Slot[] = [];
+    const next = new Map<string, Slot>();
+    const positions = new Map(startOrder(config.jobs).map((spec, i) => [spec, i]));
+    const wanted = new Set(config.jobs.map((s) => s.name));
 
-    for (const slot of this.slots) {
-      if (slot.removed) continue;
-      if (!next.has(slot.spec.name)) {
-        slot.removed = true;
-        this.byName.delete(slot.spec.name);
-        if (this.hasProcess(slot)) {
-          this.ports.log("info", msg.removed(slot.spec.name));
-          this.terminate(slot, "remove");
-        } else this.forget(slot);
-      }
+    for (const slot of [...this.slots.values()]) {
+      if (wanted.has(slot.spec.name)) continue;
+      this.slots.delete(slot.spec.name);
+      this.leaving.add(slot);
+      this.dispatch(slot, { kind: "removed" });
     }
 
     for (const spec of config.jobs) {
-      const slot = this.byName.get(spec.name);
-      if (!slot) {
+      let slot = this.slots.get(spec.name);
+      const index = positions.get(spec) ?? 0;
+      if (slot === undefined) {
         // Put back while its old process is still stopping: the new run waits for it to go,
         // so the job never runs twice at once.
-        const leaving = this.slots.find((s) => s.removed && s.spec.name === spec.name && this.hasProcess(s));
-        if (leaving) {
-          leaving.removed = false;
-          leaving.spec = spec;
-          leaving.override = null;
-          leaving.missingLogged = null;
-          leaving.after = spec.disabled ? "hold" : "restart";
-          this.byName.set(spec.name, leaving);
-          ordered.push(leaving);
-        } else ordered.push(this.newSlot(spec));
+        const leaving = [...this.leaving].find((s) => s.spec.name === spec.name);
+        if (leaving !== undefined) {
+          this.leaving.delete(leaving);
+          slot = leaving;
+          slot.spec = spec;
+          slot.index = index;
+          next.set(spec.name, slot);
+          this.dispatch(slot, { kind: "definition-changed", inPlace: false, fields: [] });
+          continue;
+        }
+        slot = { spec, index, generation: 0, job: { run: spec.disabled ? { kind: "disabled" } : { kind: "waiting" }, override: null, history: EMPTY_HISTORY } };
+        next.set(spec.name, slot);
+        this.index(slot, { kind: "removed" });
         continue;
       }
-      ordered.push(slot);
-      const hadOverride = slot.override !== null;
-      slot.override = null;
-      if (sameJob(slot.spec, spec)) {
-        if (hadOverride) this.reconcileOverride(slot);
-        continue;
-      }
-      // Changed: the new definition runs at once, without the anti-spin delay, even if the
-      // old one had finished for good (exit 33, once).
+      const old = slot.spec;
       slot.spec = spec;
-      slot.missingLogged = null;
-      if (spec.disabled) {
-        if (this.hasProcess(slot)) {
-          this.ports.log("info", msg.disabled(spec.name));
-          this.terminate(slot, "hold");
-        } else this.hold(slot);
-      } else if (this.hasProcess(slot)) {
-        this.ports.log("info", msg.changed(spec.name));
-        this.terminate(slot, "restart");
-      } else {
-        this.makeStartable(slot);
+      slot.index = index;
+      next.set(spec.name, slot);
+      const fields = changedFields(old, spec);
+      if (fields.length > 0) this.dispatch(slot, { kind: "definition-changed", inPlace: appliesInPlace(old, spec), fields });
+    }
+    this.slots = next;
+
+    const ordered = [...next.values()].sort((a, b) => a.index - b.index);
+    this.waitJobs = ordered.filter((s) => s.spec.wait);
+    this.dependants = new Map();
+    for (const slot of ordered) {
+      for (const after of slot.spec.after) {
+        const list = this.dependants.get(after.name) ?? [];
+        list.push(slot);
+        this.dependants.set(after.name, list);
       }
     }
-
-    // Removed slots still stopping keep their place at the end until they are gone.
-    this.slots = [...ordered, ...this.slots.filter((s) => s.removed)];
     this.watchDigests();
-    this.converge();
+    this.gatesDirty = true;
+    this.settle();
   }
 
   /** A job's process (the group leader) has exited. */
@@ -162,72 +142,23 @@ export class Supervisor {
       return;
     }
     this.byPid.delete(pid);
-    const now = this.ports.now();
-    const ranMs = now - (slot.startedAt ?? now);
-    slot.pid = null;
-    slot.lastExit = status;
-    slot.bounceAt = null;
-    slot.waitCleared = true;
-    this.ports.log("info", msg.exited(slot.spec.name, pid, ranMs, status));
-    const wasStopping = slot.phase === "stopping";
-    this.collectLeftovers(slot, pid, wasStopping ? (slot.killAt ?? now + KILL_GRACE_MS) : now + KILL_GRACE_MS);
-    slot.killAt = null;
-    slot.phase = "idle";
-
-    if (wasStopping) {
-      const after = slot.after;
-      slot.after = null;
-      if (after === "remove" || slot.removed) this.forget(slot);
-      else if (after === "hold" || this.shuttingDown) this.hold(slot);
-      else this.makeStartable(slot);
-    } else if (this.shuttingDown) {
-      this.hold(slot);
-    } else if (status.kind === "exited" && status.code === EXIT_DO_NOT_RESTART) {
-      this.ports.log("info", msg.exit33(slot.spec.name));
-      slot.phase = "done";
-    } else if (slot.spec.once) {
-      this.ports.log("info", msg.once(slot.spec.name));
-      slot.phase = "done";
-    } else if (ranMs < RESTART_DELAY_MS) {
-      this.ports.log("notice", msg.tooFast(slot.spec.name));
-      slot.phase = "delayed";
-      slot.delayUntil = now + RESTART_DELAY_MS;
-    } else {
-      slot.phase = "idle";
-    }
-    this.converge();
+    this.dispatch(slot, { kind: "exited", pid, status, groupAlive: this.ports.groupAlive(pid) });
+    this.settle();
   }
 
-  /** Orphans were reaped: group members may have gone, so a stop or shutdown may be complete. */
+  /** Orphans were reaped: group members may have gone, so a stop may be complete. */
   reaped(): void {
-    this.converge();
+    this.checkGroups();
+    this.settle();
   }
 
   /** The alarm rang (or the caller wants deadlines re-checked). */
   tick(): void {
     this.alarmAt = null; // the alarm that rang is spent
     const now = this.ports.now();
-    for (const slot of this.slots) {
-      if (slot.phase === "delayed" && slot.delayUntil !== null && slot.delayUntil <= now) {
-        slot.delayUntil = null;
-        slot.phase = "idle";
-      } else if (slot.phase === "stopping" && slot.killAt !== null && slot.killAt <= now && slot.pid !== null) {
-        slot.killAt = null;
-        this.ports.log("warning", msg.sending("SIGKILL", slot.spec.name, slot.pid));
-        this.ports.signalGroup(slot.pid, "SIGKILL");
-      } else if (slot.phase === "running" && slot.bounceAt !== null && slot.bounceAt <= now && slot.pid !== null) {
-        this.ports.log("info", msg.bouncing(slot.spec.name, slot.pid, now - (slot.startedAt ?? now)));
-        this.terminate(slot, "restart");
-      }
-    }
-    for (const left of this.leftovers) {
-      if (left.killAt <= now && this.ports.groupAlive(left.pgid)) {
-        this.ports.log("warning", msg.sending("SIGKILL", left.name, left.pgid));
-        this.ports.signalGroup(left.pgid, "SIGKILL");
-        left.killAt = Number.POSITIVE_INFINITY;
-      }
-    }
-    this.converge();
+    for (const [slot, at] of [...this.deadlines]) if (at <= now) this.dispatch(slot, { kind: "timer" });
+    this.checkGroups();
+    this.settle();
   }
 
   /** A `depends` file may have changed: restart the jobs listing it if its content did. */
@@ -237,92 +168,109 @@ export class Supervisor {
     const after = this.ports.digest(path);
     if (before === after) return;
     this.digests.set(path, after);
-    for (const slot of this.slots) {
-      if (slot.removed || !slot.spec.depends.includes(path)) continue;
-      if (this.hasProcess(slot)) {
-        this.ports.log("info", msg.dependsChanged(path, slot.spec.name));
-        this.terminate(slot, "restart");
-      }
+    for (const slot of this.slots.values()) {
+      if (!slot.spec.depends.includes(path) || !hasProcess(slot.job.run) || slot.job.run.kind === "stopping") continue;
+      this.dispatch(slot, { kind: "start-requested", restart: true, operator: false, why: msg.dependsChanged(path, slot.spec.name) });
     }
-    this.converge();
+    this.gatesDirty = true;
+    this.settle();
   }
 
-  /** UDP `enable`/`disable`: returns the names that are not jobs. */
+  /** UDP `enable`/`disable`: the same as `pmtr start`/`pmtr stop` (SPEC §8). Returns the names
+   *  that are not jobs. */
   setEnabled(names: readonly string[], enabled: boolean): string[] {
-    return this.each(names, (slot) => {
-      if (enabled) {
-        slot.override = "enabled";
-        this.makeStartable(slot);
-      } else {
-        slot.override = "disabled";
-        if (this.hasProcess(slot)) {
-          this.ports.log("info", msg.disabled(slot.spec.name));
-          this.terminate(slot, "hold");
-        } else this.hold(slot);
-      }
-    });
+    return this.each(names, enabled ? { kind: "start-requested", restart: false, operator: true, why: null } : { kind: "stop-requested", by: "udp disable" });
   }
 
-  /** `pmtr start`: runs at once, skipping the anti-spin delay, even a job that is done or
-   *  disabled in the file; the override lasts until the file changes. */
+  /** `pmtr start`: runs at once, skipping a backoff delay, even a job that is done, failed or
+   *  disabled in the file; sticky until `pmtr stop` or a change to the job's definition. */
   start(names: readonly string[]): string[] {
-    return this.each(names, (slot) => {
-      if (slot.phase === "stopping") slot.after = "restart";
-      slot.override = "enabled";
-      if (!this.hasProcess(slot)) this.makeStartable(slot);
-    });
+    return this.each(names, { kind: "start-requested", restart: false, operator: true, why: null });
   }
 
-  /** `pmtr stop`: stopped until started again or the file changes. */
+  /** `pmtr stop`: stopped until `pmtr start` or a change to the job's definition. */
   stop(names: readonly string[]): string[] {
-    return this.each(names, (slot) => {
-      slot.override = "stopped";
-      if (this.hasProcess(slot)) this.terminate(slot, "hold");
-      else this.hold(slot);
-    });
+    return this.each(names, { kind: "stop-requested", by: "pmtr stop" });
   }
 
   /** `pmtr restart`: stop (if running) and start at once. */
   restart(names: readonly string[]): string[] {
-    return this.each(names, (slot) => {
-      slot.override = "enabled";
-      if (this.hasProcess(slot)) this.terminate(slot, "restart");
-      else this.makeStartable(slot);
-    });
+    return this.each(names, { kind: "start-requested", restart: true, operator: true, why: null });
   }
 
-  /** Stops every job concurrently (SPEC §5); resolves once every process is gone. */
+  /** A readiness probe of `name`'s current run succeeded (SPEC §12). */
+  ready(name: string): void {
+    const slot = this.slots.get(name);
+    if (slot === undefined) return;
+    this.dispatch(slot, { kind: "ready" });
+    this.settle();
+  }
+
+  /** A readiness probe of `name` failed this time; `reason` shows in status. */
+  notReady(name: string, reason: string): void {
+    const slot = this.slots.get(name);
+    if (slot === undefined) return;
+    this.dispatch(slot, { kind: "not-ready", reason });
+    this.settle();
+  }
+
+  /** `check` failed `failures` times in a row on `name`'s run `pid` (SPEC §12): logged, and
+   *  the job is restarted by its stop policy, without a backoff delay. A report about a run
+   *  that has ended meanwhile is ignored. */
+  unhealthy(name: string, pid: number, failures: number, error: string): void {
+    const slot = this.slots.get(name);
+    if (slot === undefined || slot.job.run.kind !== "running" || slot.job.run.pid !== pid) return;
+    this.ports.log("warning", msg.unhealthy(name, failures, error));
+    this.dispatch(slot, { kind: "start-requested", restart: true, operator: false, why: null });
+    this.settle();
+  }
+
+  /** A `ready notify` job's STATUS= text (null clears it), shown by status. */
+  statusText(name: string, text: string | null): void {
+    const slot = this.slots.get(name);
+    if (slot === undefined || slot.statusText === text) return;
+    slot.statusText = text;
+    this.ports.changed();
+  }
+
+  /** Stops every job (SPEC §5): independent jobs at once, a job others depend on (`after`)
+   *  once they are gone; from here on nothing starts (issue 12, fault 6). Resolves once every
+   *  process is gone. */
   shutdown(): Promise<void> {
     if (!this.shuttingDown) {
       this.shuttingDown = true;
-      for (const slot of this.slots) {
-        if (slot.phase === "running") this.terminate(slot, "hold");
-        else if (slot.phase !== "starting" && slot.phase !== "stopping") this.hold(slot);
-      }
+      for (const slot of [...this.slots.values(), ...this.leaving]) this.shutdownPending.add(slot);
+      this.releaseShutdown();
     }
     const done = new Promise<void>((resolve) => (this.shutdownDone = resolve));
-    this.converge();
+    this.settle();
     return done;
   }
 
   // ---- outputs ------------------------------------------------------------------------
 
+  /** Every job, in file order. O(jobs): for status requests and reports, not per event. */
   snapshot(): JobStatus[] {
     const now = this.ports.now();
-    const order = this.startOrderOf();
-    const gate = this.gateIndex(order);
-    return this.slots
-      .filter((s) => !s.removed)
-      .map((slot) => ({
-        name: slot.spec.name,
-        state: this.stateOf(slot, gate !== null && (order.get(slot) ?? 0) > gate),
-        enabled: this.enabled(slot),
-        pid: slot.pid,
-        sinceStartMs: slot.startedAt === null ? null : now - slot.startedAt,
-        restarts: Math.max(0, slot.starts - 1),
-        lastExit: slot.lastExit,
-        cmd: slot.spec.argv[0] ?? "",
-      }));
+    const wall = this.ports.wallClock();
+    return [...this.slots.values()].map((slot) => jobStatus(slot.spec, slot.job, now, wall, slot.statusText ?? null));
+  }
+
+  /** One job's status, or null. */
+  statusOf(name: string): JobStatus | null {
+    const slot = this.slots.get(name);
+    return slot === undefined ? null : jobStatus(slot.spec, slot.job, this.ports.now(), this.ports.wallClock(), slot.statusText ?? null);
+  }
+
+  /** The current definitions, in file order (for `pmtr -t --diff`: planReload(jobs(), new)). */
+  jobs(): JobSpec[] {
+    return [...this.slots.values()].map((s) => s.spec);
+  }
+
+  /** Name and pid of every job leader pmtr spawned and has not seen exit: for the job record,
+   *  O(running jobs). */
+  processes(): Array<{ name: string; pid: number }> {
+    return [...this.byPid].map(([pid, slot]) => ({ name: slot.spec.name, pid }));
   }
 
   /** The pids of jobs' leaders pmtr spawned (the reaper must leave these to Bun). */
@@ -338,252 +286,121 @@ export class Supervisor {
   /** True once nothing is being started and no job is held back by a `wait` job: the
    *  initial start is complete (sd_notify READY). */
   settled(): boolean {
-    return !this.slots.some((s) => s.phase === "starting") && this.gateIndex(this.startOrderOf()) === null;
+    return this.spawning === 0 && this.gate() === null;
   }
 
-  /** How many jobs have a running process. */
+  /** How many jobs are running (ready, when they have `ready`). */
   runningCount(): number {
-    return this.slots.filter((s) => s.phase === "running").length;
+    return this.running;
   }
 
-  // ---- internals ----------------------------------------------------------------------
+  // ---- the runner -----------------------------------------------------------------------
 
-  private newSlot(spec: JobSpec): Slot {
-    const slot: Slot = {
-      spec,
-      phase: spec.disabled ? "held" : "idle",
-      pid: null,
-      startedAt: null,
-      starts: 0,
-      lastExit: null,
-      startFailed: false,
-      delayUntil: null,
-      killAt: null,
-      bounceAt: null,
-      after: null,
-      override: null,
-      waitCleared: false,
-      missingLogged: null,
-      generation: 0,
-      removed: false,
-    };
-    this.byName.set(spec.name, slot);
-    return slot;
+  private dispatch(slot: Slot, event: Event): void {
+    const before = slot.job.run;
+    const step = transition(slot.job, event, this.ports.now(), slot.spec);
+    slot.job = step.job;
+    if (step.job.run !== before) this.index(slot, before);
+    for (const effect of step.effects) this.execute(slot, effect);
   }
 
-  private enabled(slot: Slot): boolean {
-    return slot.override === "enabled" || (slot.override !== "disabled" && !slot.spec.disabled);
-  }
-
-  private wantsToRun(slot: Slot): boolean {
-    return !slot.removed && this.enabled(slot) && slot.override !== "stopped";
-  }
-
-  private hasProcess(slot: Slot): boolean {
-    return slot.phase === "running" || slot.phase === "stopping" || slot.phase === "starting";
-  }
-
-  /** After an override or file change that left the definition alone: match the phase to it. */
-  private reconcileOverride(slot: Slot): void {
-    if (this.wantsToRun(slot)) {
-      if (slot.phase === "held") this.makeStartable(slot);
-    } else if (this.hasProcess(slot)) {
-      this.ports.log("info", msg.disabled(slot.spec.name));
-      this.terminate(slot, "hold");
-    } else this.hold(slot);
-  }
-
-  /** Ready to start at once (no delay), unless disabled; converge() does the start. */
-  private makeStartable(slot: Slot): void {
-    if (this.hasProcess(slot)) return;
-    slot.delayUntil = null;
-    slot.phase = this.wantsToRun(slot) ? "idle" : "held";
-  }
-
-  private hold(slot: Slot): void {
-    if (this.hasProcess(slot)) return;
-    slot.delayUntil = null;
-    slot.phase = "held";
-  }
-
-  private forget(slot: Slot): void {
-    slot.removed = true;
-    slot.phase = "held";
-    this.slots = this.slots.filter((s) => s !== slot);
-    if (this.byName.get(slot.spec.name) === slot) this.byName.delete(slot.spec.name);
-  }
-
-  /** SIGTERM to the group now, SIGKILL at the deadline; `after` says what happens next. A
-   *  start still in flight is stopped as soon as its pid is known. */
-  private terminate(slot: Slot, after: AfterStop): void {
-    if (slot.phase === "starting") {
-      slot.after = after;
-      return;
+  /** Keeps the side tables (waiting, deadlines, draining, counts) in step with a new run state. */
+  private index(slot: Slot, before: Run): void {
+    const run = slot.job.run;
+    if (run.kind === "waiting") {
+      if (!this.waiting.has(slot)) {
+        this.gatesDirty = true;
+        this.waitingSorted = null;
+      }
+      this.waiting.add(slot);
+    } else this.waiting.delete(slot);
+    const at = deadlineOf(run);
+    if (at === null) this.deadlines.delete(slot);
+    else this.deadlines.set(slot, at);
+    if (run.kind === "stopping" && run.leaderGone) this.draining.add(slot);
+    else this.draining.delete(slot);
+    this.live += Number(hasProcess(run)) - Number(hasProcess(before));
+    this.spawning += Number(run.kind === "spawning") - Number(before.kind === "spawning");
+    this.running += Number(run.kind === "running") - Number(before.kind === "running");
+    this.ports.runChanged?.(slot.spec, run);
+    if (run.kind === "removed") {
+      this.leaving.delete(slot);
+      if (this.slots.get(slot.spec.name) === slot) this.slots.delete(slot.spec.name);
+      this.shutdownPending.delete(slot);
     }
-    if (slot.phase === "stopping") {
-      // Already going; the latest wish decides what happens next (remove beats the rest).
-      if (slot.after !== "remove") slot.after = after;
-      return;
-    }
-    if (slot.phase !== "running" || slot.pid === null) return;
-    slot.phase = "stopping";
-    slot.after = after;
-    slot.bounceAt = null;
-    slot.killAt = this.ports.now() + KILL_GRACE_MS;
-    this.ports.log("info", msg.sending("SIGTERM", slot.spec.name, slot.pid));
-    this.ports.signalGroup(slot.pid, "SIGTERM");
   }
 
-  private collectLeftovers(slot: Slot, pgid: number, killAt: number): void {
-    if (!this.ports.groupAlive(pgid)) return;
-    // Members of a group whose leader was just signalled may simply not be reaped yet:
-    // SIGTERM again is harmless to them, and anything really left gets SIGKILL on time.
-    this.ports.log("debug", msg.leftovers("SIGTERM", slot.spec.name, pgid));
-    this.ports.signalGroup(pgid, "SIGTERM");
-    this.leftovers.push({ name: slot.spec.name, pgid, killAt });
+  private execute(slot: Slot, effect: Effect): void {
+    switch (effect.kind) {
+      case "spawn":
+        return this.launch(slot);
+      case "signal":
+        return this.ports.signalGroup(effect.pgid, effect.signal);
+      case "log":
+        return this.ports.log(effect.level, effect.message);
+      case "notify-dependants":
+        this.gatesDirty = true;
+        return;
+      case "job-event": {
+        const event: JobEvent = { ...effect.event, name: slot.spec.name };
+        this.ports.jobEvent?.({ ...event, spec: slot.spec });
+        return;
+      }
+    }
   }
 
   private launch(slot: Slot): void {
-    const spec = slot.spec;
     const generation = ++slot.generation;
-    slot.phase = "starting";
-    slot.startFailed = false;
-    slot.missingLogged = null;
-    this.ports.start(spec).then(
-      (outcome) => this.started(slot, generation, outcome),
-      (e: unknown) => this.started(slot, generation, { ok: false, step: "spawn", error: e instanceof Error ? e.message : String(e) }),
+    this.ports.start(slot.spec).then(
+      (outcome) => this.startResolved(slot, generation, outcome),
+      (e: unknown) => this.startResolved(slot, generation, { ok: false, step: "spawn", error: e instanceof Error ? e.message : String(e) }),
     );
   }
 
-  private started(slot: Slot, generation: number, outcome: StartOutcome): void {
-    if (slot.generation !== generation || slot.phase !== "starting") return;
-    const now = this.ports.now();
-    slot.waitCleared ||= !outcome.ok;
+  private startResolved(slot: Slot, generation: number, outcome: StartOutcome): void {
+    this.gatesDirty = true; // a start slot is free
+    if (slot.generation !== generation || slot.job.run.kind !== "spawning") return;
     if (!outcome.ok) {
-      slot.phase = "idle";
-      slot.startFailed = true;
-      this.ports.log("err", msg.startFailed(slot.spec.name, outcome.step, outcome.error));
-      const after = slot.after;
-      slot.after = null;
-      if (slot.removed || after === "remove") this.forget(slot);
-      else if (after === "hold" || this.shuttingDown) this.hold(slot);
-      else if (after === "restart") slot.phase = "idle";
-      else {
-        // A failed start counts as an exit after 0 s: the anti-spin delay applies.
-        this.ports.log("notice", msg.tooFast(slot.spec.name));
-        slot.phase = "delayed";
-        slot.delayUntil = now + RESTART_DELAY_MS;
-      }
-      this.converge();
+      this.dispatch(slot, { kind: "start-failed", step: outcome.step, error: outcome.error });
+      this.settle();
       return;
     }
-    slot.pid = outcome.pid;
-    slot.phase = "running";
-    slot.startedAt = Math.min(outcome.startedAtMs ?? now, now);
-    slot.starts++;
-    slot.bounceAt = slot.spec.bounceSec === null ? null : slot.startedAt + slot.spec.bounceSec * 1000;
+    const now = this.ports.now();
     this.byPid.set(outcome.pid, slot);
-    this.ports.log("info", msg.started(slot.spec.name, outcome.pid));
-    const after = slot.after;
-    slot.after = null;
-    if (this.shuttingDown) this.terminate(slot, "hold");
-    else if (slot.removed) this.terminate(slot, "remove");
-    else if (after !== null) this.terminate(slot, after);
+    this.dispatch(slot, { kind: "started", pid: outcome.pid, startedAt: Math.min(outcome.startedAtMs ?? now, now) });
     const early = this.earlyExits.get(outcome.pid);
     if (early) {
       this.earlyExits.delete(outcome.pid);
       this.exited(outcome.pid, early);
       return;
     }
-    this.converge();
+    this.settle();
   }
 
-  /** Start order position of each live slot. */
-  private startOrderOf(): Map<Slot, number> {
-    const live = this.slots.filter((s) => !s.removed);
-    const order = startOrder(live.map((s) => s.spec));
-    const bySpec = new Map(live.map((s) => [s.spec, s]));
-    return new Map(order.map((spec, i) => [bySpec.get(spec)!, i]));
-  }
-
-  /** Position (in start order) of the first `wait` job that still holds later jobs, or null. */
-  private gateIndex(order: Map<Slot, number>): number | null {
-    let gate: number | null = null;
-    for (const [slot, i] of order) {
-      if (!slot.spec.wait || slot.waitCleared || !this.wantsToRun(slot) || slot.phase === "done") continue;
-      if (gate === null || i < gate) gate = i;
-    }
-    return gate;
-  }
-
-  private stateOf(slot: Slot, behindWait: boolean): JobState {
-    switch (slot.phase) {
-      case "running":
-        return "running";
-      case "stopping":
-        return "stopping";
-      case "starting":
-        return "waiting";
-      case "delayed":
-        return slot.startFailed ? "failed-to-start" : "delayed";
-      case "done":
-        return "done";
-      case "held":
-        return this.enabled(slot) ? "stopped" : "disabled";
-      case "idle":
-        return behindWait || this.missingDepends(slot) !== null ? "waiting" : slot.startFailed ? "failed-to-start" : "stopped";
-    }
-  }
-
-  private missingDepends(slot: Slot): string | null {
-    for (const path of slot.spec.depends) {
-      const digest = this.digests.get(path) ?? null;
-      if (digest === null || digest === REFUSED) return path;
-    }
-    return null;
-  }
-
-  /** Keeps the digest table to exactly the current jobs' `depends` paths. */
-  private watchDigests(): void {
-    const wanted = new Set(this.slots.filter((s) => !s.removed).flatMap((s) => s.spec.depends));
-    for (const path of this.digests.keys()) if (!wanted.has(path)) this.digests.delete(path);
-    for (const path of wanted) if (!this.digests.has(path)) this.digests.set(path, this.ports.digest(path));
-  }
-
-  private each(names: readonly string[], act: (slot: Slot) => void): string[] {
+  private each(names: readonly string[], event: Event): string[] {
     const unknown: string[] = [];
     for (const name of names) {
-      const slot = this.byName.get(name);
-      if (!slot || slot.removed) unknown.push(name);
-      else if (!this.shuttingDown) act(slot);
+      const slot = this.slots.get(name);
+      if (!slot) unknown.push(name);
+      else if (!this.shuttingDown) this.dispatch(slot, event);
     }
-    this.converge();
+    this.settle();
     return unknown;
   }
 
-  /** Starts what may start now, finishes a shutdown that is complete, sets the alarm. */
-  private converge(): void {
-    if (!this.shuttingDown) {
-      const order = this.startOrderOf();
-      const gate = this.gateIndex(order);
-      const ordered = [...order.keys()];
-      for (const slot of ordered) {
-        if (gate !== null && order.get(slot)! > gate) break;
-        if (slot.phase !== "idle" || !this.wantsToRun(slot)) continue;
-        const missing = this.missingDepends(slot);
-        if (missing !== null) {
-          if (slot.missingLogged !== missing) {
-            const why = this.digests.get(missing) === REFUSED ? msg.dependsRefused : msg.dependsMissing;
-            this.ports.log("notice", why(slot.spec.name, missing));
-          }
-          slot.missingLogged = missing;
-          continue;
-        }
-        this.launch(slot);
-      }
+  /** Groups whose leader has gone: an empty one completes its stop. */
+  private checkGroups(): void {
+    for (const slot of [...this.draining]) {
+      const run = slot.job.run;
+      if (run.kind === "stopping" && !this.ports.groupAlive(run.pid)) this.dispatch(slot, { kind: "group-empty" });
     }
-    this.leftovers = this.leftovers.filter((l) => this.ports.groupAlive(l.pgid));
-    if (this.shuttingDown && this.shutdownDone && this.allGone()) {
+  }
+
+  /** After every input: start what may start, finish a shutdown, tell the world, set the alarm. */
+  private settle(): void {
+    if (this.shuttingDown) this.releaseShutdown();
+    else this.releaseWaiting();
+    if (this.shuttingDown && this.shutdownDone && this.live === 0 && this.draining.size === 0) {
       const done = this.shutdownDone;
       this.shutdownDone = null;
       this.arm(null);
@@ -594,23 +411,96 @@ export class Supervisor {
     this.arm(this.nextDeadline());
   }
 
-  private allGone(): boolean {
-    return !this.slots.some((s) => this.hasProcess(s)) && this.leftovers.length === 0;
+  /** Looks at the gates of the waiting jobs (only those: O(waiting)), in start order. */
+  private releaseWaiting(): void {
+    while (this.gatesDirty) {
+      this.gatesDirty = false;
+      this.waitingSorted ??= [...this.waiting].sort((a, b) => a.index - b.index);
+      const candidates = this.waitingSorted;
+      const gate = this.gate();
+      for (const slot of candidates) {
+        if (slot.job.run.kind !== "waiting") continue;
+        if (this.spawning >= MAX_STARTS_IN_FLIGHT) break; // the next resolved start looks again
+        const blocker = this.blockerOf(slot, gate);
+        const current = slot.job.run.blocker ?? null;
+        if (blocker === null || blocker.text !== current?.text) this.dispatch(slot, { kind: "dependency-changed", blocker });
+      }
+      // Drop the jobs that have left `waiting`, so the next pass costs only what still waits.
+      if (this.waitingSorted === candidates) this.waitingSorted = candidates.filter((s) => s.job.run.kind === "waiting");
+    }
+  }
+
+  /** Shutdown order (SPEC §12): a job is stopped once no job that depends on it has a process. */
+  private releaseShutdown(): void {
+    let progressed = true;
+    while (progressed) {
+      progressed = false;
+      for (const slot of [...this.shutdownPending]) {
+        const blocked = (this.dependants.get(slot.spec.name) ?? []).some((d) => d !== slot && hasProcess(d.job.run));
+        if (blocked && hasProcess(slot.job.run)) continue;
+        this.shutdownPending.delete(slot);
+        this.dispatch(slot, { kind: "shutdown" });
+        progressed = true;
+      }
+    }
+  }
+
+  /** Start-order position of the first `wait` job still holding later jobs back, or null. */
+  private gate(): number | null {
+    for (const slot of this.waitJobs) {
+      const kind = slot.job.run.kind;
+      if (slot.job.history.waitCleared || !this.wantsToRun(slot)) continue;
+      if (kind === "done" || kind === "failed" || kind === "stopped" || kind === "disabled" || kind === "removed") continue;
+      return slot.index;
+    }
+    return null;
+  }
+
+  private wantsToRun(slot: Slot): boolean {
+    const o = slot.job.override;
+    return o === "started" || (o !== "stopped" && !slot.spec.disabled);
+  }
+
+  /** What keeps `slot` from starting now (SPEC §4 wait and depends, §12 after), or null. */
+  private blockerOf(slot: Slot, gate: number | null): Blocker | null {
+    if (gate !== null && slot.index > gate) {
+      const holder = this.waitJobs.find((s) => s.index === gate)!.spec.name;
+      return { kind: "wait", what: holder, text: `waiting for ${holder} to exit (wait)` };
+    }
+    for (const path of slot.spec.depends) {
+      const digest = this.digests.get(path) ?? null;
+      if (digest === REFUSED) return { kind: "depends-refused", what: path, text: `waiting for ${path}, which pmtr refuses to use` };
+      if (digest === null) return { kind: "depends-missing", what: path, text: `waiting for ${path}, which does not exist` };
+    }
+    for (const after of slot.spec.after) {
+      const dep = this.slots.get(after.name);
+      const run = dep?.job.run;
+      const met =
+        after.condition === "started" ? run?.kind === "running" || run?.kind === "starting"
+        : after.condition === "ready" ? run?.kind === "running"
+        : run?.kind === "done" && isSuccess(dep!.job);
+      if (met) continue;
+      const goal = after.condition === "started" ? "to start" : after.condition === "ready" ? "to be ready" : "to be done (exit 0)";
+      return { kind: "after", what: after.name, text: `waiting for ${after.name} ${goal}` };
+    }
+    return null;
+  }
+
+  /** Keeps the digest table to exactly the current jobs' `depends` paths. */
+  private watchDigests(): void {
+    const wanted = new Set([...this.slots.values()].flatMap((s) => s.spec.depends));
+    for (const path of this.digests.keys()) if (!wanted.has(path)) this.digests.delete(path);
+    for (const path of wanted) if (!this.digests.has(path)) this.digests.set(path, this.ports.digest(path));
   }
 
   private nextDeadline(): number | null {
     let next: number | null = null;
-    const consider = (at: number | null) => {
-      if (at !== null && Number.isFinite(at) && (next === null || at < next)) next = at;
-    };
-    for (const slot of this.slots) {
-      if (slot.phase === "delayed") consider(slot.delayUntil);
-      else if (slot.phase === "stopping") consider(slot.killAt);
-      else if (slot.phase === "running") consider(slot.bounceAt);
-    }
-    for (const left of this.leftovers) consider(left.killAt);
+    for (const at of this.deadlines.values()) if (next === null || at < next) next = at;
     // Group members that are not our children leave no exit event: look again soon.
-    if (this.leftovers.length > 0) consider(this.ports.now() + GROUP_POLL_MS);
+    if (this.draining.size > 0) {
+      const poll = this.ports.now() + GROUP_POLL_MS;
+      if (next === null || poll < next) next = poll;
+    }
     return next;
   }
 
@@ -619,4 +509,9 @@ export class Supervisor {
     this.alarmAt = at;
     this.ports.setAlarm(at === null ? null : Math.min(at, this.ports.now() + MAX_ALARM_MS));
   }
+}
+
+function isSuccess(job: Job): boolean {
+  const exit = job.history.exits.at(-1);
+  return exit !== undefined && exit.kind === "exited" && exit.code === 0;
 }

@@ -1,42 +1,137 @@
-// Reading the configuration file: the edge between the filesystem and the pure parser.
-// Everything that can be wrong with the file as a file (missing, a directory, a FIFO, too
-// big, not text, unsafe ownership) becomes one line naming the file and the fix; the content
-// then goes to parseConfig. Never throws: start-up and every reload rely on that.
+// Reading the configuration: the edge between the filesystem and the pure parser. The main
+// file, then the files its `include` lines match (SPEC §15), each read and checked as a file
+// — missing, a directory, a FIFO, too big, not text, unsafe ownership become one line naming
+// the file and the fix — then parsed on its own and assembled into one Config, all or
+// nothing. An invalid configuration ends with the summary line `FILE: parse failed: N errors`
+// (upstream's wording, which scripts and log searches grep for). Never throws: start-up and
+// every reload rely on that.
 
-import { createHash } from "node:crypto";
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
-import { formatErrors, parseConfig } from "../config/index.ts";
+import { createHash, type Hash } from "node:crypto";
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type Stats } from "node:fs";
+import { join } from "node:path";
+import { assemble } from "../config/assemble.ts";
+import { formatErrors, parseFailedLine } from "../config/errors.ts";
 import type { Config } from "../config/model.ts";
+import { includePatterns, parseFile, type ParsedFile } from "../config/parse.ts";
+import { includeDir, includeNameFilter } from "./include-glob.ts";
+import { rootGroupMembers } from "./root-group.ts";
 import { rootOnlyFaults } from "./root-only.ts";
 
 /** Larger than any real pmtr.conf by orders of magnitude; bounds the memory a bad -c can cost. */
 export const MAX_CONFIG_BYTES = 10 * 1024 * 1024;
 
 export type LoadedConfig =
-  | { readonly ok: true; readonly config: Config; readonly digest: string }
+  | { readonly ok: true; readonly config: Config; readonly digest: string; readonly includes: readonly string[] }
   /** `digest` is the content's when it could be read (a reload can then skip a mere touch
    *  of a file whose errors were already logged), else null. */
-  | { readonly ok: false; readonly messages: string[]; readonly digest: string | null };
+  | { readonly ok: false; readonly messages: string[]; readonly digest: string | null; readonly includes: readonly string[] };
+// `includes`: the patterns of the main file as just read, valid or not, so that the watch
+// (config-watch.ts) follows a new `include` line even while the set is rejected: fixing the
+// broken included file must be noticed.
 
 type Bytes = { ok: true; bytes: Uint8Array } | { ok: false; messages: string[] };
 
-export function readConfigFile(path: string, opts: { enforceOwnership: boolean }): LoadedConfig {
+export interface ReadOptions {
+  /** pmtr runs as root: refuse files (and include directories) others could change. */
+  readonly enforceOwnership: boolean;
+  /** Members of group 0 besides root (tests give their own); read from /etc/group by default. */
+  readonly rootGroupMembers?: () => string[];
+}
+
+export function readConfigFile(path: string, opts: ReadOptions): LoadedConfig {
   try {
-    const read = readBytes(path, opts.enforceOwnership);
-    if (!read.ok) return { ok: false, messages: read.messages, digest: null };
-    const digest = createHash("sha256").update(read.bytes).digest("hex");
+    const owner = ownershipCheck(opts);
+    const read = readBytes(path, owner);
+    if (!read.ok) return failed(path, read.messages, null, []);
+    const hash = createHash("sha256").update(read.bytes);
     const text = decodeText(read.bytes);
-    if (typeof text !== "string") return { ok: false, messages: [`${path}: ${text.problem}`], digest };
-    const parsed = parseConfig(text);
-    if (parsed.ok) return { ok: true, config: parsed.config, digest };
-    return { ok: false, messages: formatErrors(path, parsed.errors), digest };
+    if (typeof text !== "string") return failed(path, [`${path}: ${text.problem}`], hash.digest("hex"), []);
+    const main = parseFile(text, path, false);
+    const includes = includePatterns(main);
+    const { parts, problems } = readIncluded(path, includes, owner, hash);
+    const digest = hash.digest("hex");
+    const result = assemble(main, parts);
+    if (result.ok && problems.length === 0) return { ok: true, config: result.config, digest, includes };
+    return failed(path, [...(result.ok ? [] : formatErrors(path, result.errors)), ...problems], digest, includes);
   } catch (e) {
     // Not expected; a last guard so that a surprise is one line, never a stack trace.
-    return { ok: false, messages: [`${path}: cannot read the configuration file: ${e instanceof Error ? e.message : String(e)}`], digest: null };
+    return failed(path, [`${path}: cannot read the configuration file: ${e instanceof Error ? e.message : String(e)}`], null, []);
   }
 }
 
-function readBytes(path: string, enforceOwnership: boolean): Bytes {
+function failed(path: string, messages: string[], digest: string | null, includes: readonly string[]): LoadedConfig {
+  return { ok: false, messages: [...messages, parseFailedLine(path, messages)], digest, includes };
+}
+
+/** The files `patterns` match, read and parsed in order; each file once, the main file never
+ *  (a pattern such as /etc/*.conf may match it). The digest covers names and contents, so
+ *  adding, removing or editing an included file is a change. */
+function readIncluded(mainPath: string, patterns: readonly string[], owner: OwnershipCheck, hash: Hash): { parts: ParsedFile[]; problems: string[] } {
+  const parts: ParsedFile[] = [];
+  const problems: string[] = [];
+  const seen = new Set<string>([realPath(mainPath)]);
+  for (const pattern of patterns) {
+    const listed = listIncluded(pattern, owner);
+    problems.push(...listed.problems);
+    for (const file of listed.files) {
+      const real = realPath(file);
+      if (seen.has(real)) continue;
+      seen.add(real);
+      const read = readBytes(file, owner);
+      if (!read.ok) {
+        problems.push(...read.messages);
+        continue;
+      }
+      hash.update(`\0${file}\0`).update(read.bytes);
+      const text = decodeText(read.bytes);
+      if (typeof text !== "string") problems.push(`${file}: ${text.problem}`);
+      else parts.push(parseFile(text, file, true));
+    }
+  }
+  return { parts, problems };
+}
+
+/** The files matching `pattern` (include-glob.ts), sorted; no match is fine. Directories are skipped. */
+export function listIncluded(pattern: string, owner: OwnershipCheck): { files: string[]; problems: string[] } {
+  const dir = includeDir(pattern);
+  const matches = includeNameFilter(pattern);
+  let names: string[];
+  try {
+    const st = statSync(dir);
+    if (!st.isDirectory()) return { files: [], problems: [`${pattern}: ${dir} is not a directory (include takes /DIR/GLOB)`] };
+    const unsafe = owner(dir, st, "directory of included files");
+    if (unsafe.length > 0) return { files: [], problems: unsafe };
+    names = readdirSync(dir);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ENOENT") return { files: [], problems: [] };
+    return { files: [], problems: [`${pattern}: cannot list ${dir}: ${openProblem(e)}`] };
+  }
+  const files = names
+    .filter(matches)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((n) => join(dir, n))
+    .filter((f) => !isDirectory(f));
+  return { files, problems: [] };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function readBytes(path: string, owner: OwnershipCheck): Bytes {
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO given as -c must not hang; it is refused below as not a file.
@@ -48,7 +143,7 @@ function readBytes(path: string, enforceOwnership: boolean): Bytes {
     const st = fstatSync(fd);
     if (st.isDirectory()) return { ok: false, messages: [`${path}: is a directory, not a configuration file (give a file with -c FILE)`] };
     if (!st.isFile()) return { ok: false, messages: [`${path}: is not a regular file (give a configuration file with -c FILE)`] };
-    const unsafe = enforceOwnership ? ownershipProblems(path, st) : [];
+    const unsafe = owner(path, st, "configuration file");
     if (unsafe.length > 0) return { ok: false, messages: unsafe };
     if (st.size > MAX_CONFIG_BYTES) return { ok: false, messages: [tooBig(path, st.size)] };
     // Read up to one byte past the limit: the file may have grown since fstat.
@@ -69,9 +164,22 @@ function readBytes(path: string, enforceOwnership: boolean): Bytes {
   }
 }
 
-/** pmtr as root runs whatever the file says as root (root-only.ts); one line per fault. */
-function ownershipProblems(path: string, st: Stats): string[] {
-  return rootOnlyFaults(path, st).map(({ fault, fix }) => `${path}: refusing a configuration file ${fault}: pmtr runs as root and would run its commands (fix: ${fix})`);
+/** Why others could change `path` (one line per fault), empty when only root can. */
+export type OwnershipCheck = (path: string, st: Stats, what: string) => string[];
+
+/** pmtr as root runs whatever the files say as root (root-only.ts). Writable by group 0 is
+ *  writable by root alone while that group has no other member (root-group.ts). */
+function ownershipCheck(opts: ReadOptions): OwnershipCheck {
+  if (!opts.enforceOwnership) return () => [];
+  let members: string[] | undefined;
+  const rootGroup = () => (members ??= (opts.rootGroupMembers ?? rootGroupMembers)());
+  return (path, st, what) => {
+    const groupRoot = (st.mode & 0o020) !== 0 && st.gid === 0;
+    const others = groupRoot ? rootGroup() : [];
+    const note = others.length > 0 ? `; its group root has members besides root (${others.join(", ")})` : "";
+    return rootOnlyFaults(path, st, groupRoot && others.length === 0).map(({ fault, fix }) =>
+      `${path}: refusing a ${what} ${fault}: pmtr runs as root and would run its commands${fault.includes("group") ? note : ""} (fix: ${fix})`);
+  };
 }
 
 function tooBig(path: string, size: number): string {

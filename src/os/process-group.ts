@@ -2,16 +2,17 @@
 // its pid), so signalling the group reaches the grandchildren a job forks, which must never
 // outlive it (SPEC §5).
 
-/** Sends `signal` to process group `pgid`. A group that has already gone (ESRCH) is not an
- *  error: the job may exit between the decision to stop it and the kill. SIGTERM is followed
- *  by SIGCONT, as systemd does: a stopped process (SIGSTOP, SIGTSTP, a debugger) acts on
- *  SIGTERM only once continued, and would otherwise sit out the whole grace period and get
- *  SIGKILL without a chance to clean up. */
-export function signalGroup(pgid: number, signal: "SIGTERM" | "SIGKILL"): void {
+/** Sends `signal` (a name: "SIGTERM", a job's `stop signal` such as "SIGQUIT") to process
+ *  group `pgid`. A group that has already gone (ESRCH) is not an error: the job may exit
+ *  between the decision to stop it and the kill. Any signal but SIGKILL is followed by
+ *  SIGCONT, as systemd does: a stopped process (SIGSTOP, SIGTSTP, a debugger) acts on it only
+ *  once continued, and would otherwise sit out the whole stop timeout and get SIGKILL without
+ *  a chance to clean up. */
+export function signalGroup(pgid: number, signal: string): void {
   checkPgid(pgid);
   try {
-    process.kill(-pgid, signal);
-    if (signal === "SIGTERM") process.kill(-pgid, "SIGCONT");
+    process.kill(-pgid, signal as NodeJS.Signals);
+    if (signal !== "SIGKILL" && signal !== "SIGCONT") process.kill(-pgid, "SIGCONT");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
   }

@@ -25,10 +25,11 @@ const S_IFCHR = 0o020000;
 
 /** Why someone other than root could change what is read from `path`; empty when only root can.
  *  Both faults are reported together, so one round of fixes is enough. */
-export function rootOnlyFaults(path: string, st: OwnerAndMode): Fault[] {
+/** `groupIsRoot`: the group is root's alone (config-file.ts), so its write bit is no fault. */
+export function rootOnlyFaults(path: string, st: OwnerAndMode, groupIsRoot = false): Fault[] {
   const faults: Fault[] = [];
   if (st.uid !== 0) faults.push({ fault: `owned by uid ${st.uid}, not root`, fix: `chown root ${shellQuote(path)}` });
-  const writable = st.mode & 0o022;
+  const writable = st.mode & (groupIsRoot ? 0o002 : 0o022);
   // A character device's mode says who may write *to the device*, not who decides what is read
   // from it: /dev/null and /dev/zero are 0666 and harmless. Its owner still counts (a terminal
   // belongs to whoever is typing into it).

@@ -23,6 +23,10 @@ export interface Notifier {
   status(text: string): void;
   /** Tell the watchdog pmtr is alive. */
   watchdog(): void;
+  /** Ask systemd for `ms` more before it times the current start or stop out
+   *  (EXTEND_TIMEOUT_USEC): a long chain of dependants stopping one after another may take
+   *  longer than the unit's TimeoutStopSec. */
+  extendTimeout(ms: number): void;
   close(): void;
 }
 
@@ -81,13 +85,14 @@ function enabledNotifier(socket: DgramSender, watchdogMs: number | null): Notifi
     stopping: (status) => send(withStatus({ STOPPING: "1" }, status)),
     status: (text) => send({ STATUS: text }),
     watchdog: () => send({ WATCHDOG: "1" }),
+    extendTimeout: (ms) => send({ EXTEND_TIMEOUT_USEC: String(Math.max(0, Math.ceil(ms)) * 1000) }),
     close: () => socket.close(),
   };
 }
 
 function disabled(problem: string | null, watchdogMs: number | null): Notifier {
   const nothing = () => {};
-  return { enabled: false, problem, watchdogMs, ready: nothing, reloading: nothing, stopping: nothing, status: nothing, watchdog: nothing, close: nothing };
+  return { enabled: false, problem, watchdogMs, ready: nothing, reloading: nothing, stopping: nothing, status: nothing, watchdog: nothing, extendTimeout: nothing, close: nothing };
 }
 
 type Clock = { clock_gettime: (id: number, ts: Uint8Array) => number };

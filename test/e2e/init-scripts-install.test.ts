@@ -45,6 +45,8 @@ describe("make install / uninstall", () => {
     const installed = make("install", `DESTDIR=${dest}`);
     expect(installed.code).toBe(0);
     expect(listing(dest)).toEqual([
+      "0644 usr/share/bash-completion/completions/pmtr",
+      "0644 usr/share/doc/pmtr/examples/pmtr.conf",
       "0644 usr/share/man/man5/pmtr.conf.5",
       "0644 usr/share/man/man8/pmtr.8",
       "0644 usr/share/pmtr/systemd/pmtr.service",
@@ -54,6 +56,8 @@ describe("make install / uninstall", () => {
     ].sort());
     expect(readFileSync(join(dest, "usr/bin/pmtr")).equals(readFileSync(PMTR))).toBe(true);
     expect(readFileSync(join(dest, "usr/share/man/man8/pmtr.8"), "utf8")).toBe(readFileSync(join(ROOT, "docs/man/pmtr.8"), "utf8"));
+    expect(readFileSync(join(dest, "usr/share/doc/pmtr/examples/pmtr.conf"), "utf8")).toBe(readFileSync(join(ROOT, "examples/pmtr.conf"), "utf8"));
+    expect(readFileSync(join(dest, "usr/share/bash-completion/completions/pmtr"), "utf8")).toBe(readFileSync(join(ROOT, "docs/completion/pmtr.bash"), "utf8"));
     for (const f of ["systemd/pmtr.service", "upstart/pmtr.conf", "sysvinit/pmtr"]) {
       expect(readFileSync(join(dest, "usr/share/pmtr", f), "utf8")).toBe(readFileSync(join(ROOT, f), "utf8"));
     }
@@ -62,6 +66,19 @@ describe("make install / uninstall", () => {
     expect(removed.code).toBe(0);
     expect(listing(dest)).toEqual([]);
     expect(() => statSync(join(dest, "usr/share/pmtr"))).toThrow();
+    expect(() => statSync(join(dest, "usr/share/doc/pmtr"))).toThrow();
+  });
+
+  test("a stripped binary (plain bun, not pmtr) fails the install loudly", () => {
+    const strip = Bun.which("strip");
+    if (strip === null) throw new Error("strip is missing: install Debian's binutils (.ci/run installs it)");
+    const dest = fresh();
+    const stripped = join(dest, "stripped-pmtr");
+    expect(Bun.spawnSync(["cp", PMTR, stripped]).exitCode).toBe(0);
+    expect(Bun.spawnSync([strip, stripped]).exitCode).toBe(0);
+    const installed = make("install", `DESTDIR=${join(dest, "root")}`, `INSTALL_BINARY=${stripped}`);
+    expect(installed.code).not.toBe(0);
+    expect(installed.out).toContain("the binary was stripped (plain bun) or is damaged; rebuild it with make and never strip it");
   });
 
   test("another PREFIX: the init files name the binary where it was installed", () => {

@@ -1,11 +1,12 @@
 // The man pages: lint-free under groff's strictest warnings and man's renderer, and in step
 // with the code: every option of the usage text, every exit status, every job keyword and
-// ulimit flag of the grammar, and the package version. Without groff (it is installed by
-// .ci/run from Debian's groff-base) only the structural checks can run; they always do.
+// ulimit flag of the grammar, and the package version. groff (Debian's groff-base) and man
+// (man-db) are installed by .ci/run; without them the rendering tests fail naming the package.
 
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { CLIENT_COMMANDS, USAGE } from "../../src/cli.ts";
 import { JOB_KEYWORDS } from "../../src/config/keywords.ts";
@@ -13,7 +14,12 @@ import { RLIMIT_NAMES, ULIMIT_FLAGS } from "../../src/config/ulimit.ts";
 
 const MAN = resolve(import.meta.dir, "../../docs/man");
 const PAGES = { "pmtr.8": readFileSync(`${MAN}/pmtr.8`, "utf8"), "pmtr.conf.5": readFileSync(`${MAN}/pmtr.conf.5`, "utf8") };
-const has = (tool: string) => Bun.which(tool) !== null;
+/** A tool the rendering tests need: its path, or a failure naming the Debian package. */
+function requireTool(tool: string, debianPackage: string): string {
+  const path = Bun.which(tool);
+  if (path === null) throw new Error(`${tool} is missing: install Debian's ${debianPackage} (.ci/run installs it)`);
+  return path;
+}
 
 /** The text of section `name` (from its .SH to the next .SH). */
 function section(page: string, name: string): string {
@@ -27,18 +33,32 @@ function section(page: string, name: string): string {
 const plain = (roff: string) => roff.replaceAll("\\-", "-");
 
 describe.each(Object.entries(PAGES))("%s", (file, page) => {
-  test(has("groff") ? "groff -ww reports nothing" : "groff is absent: structure only", () => {
-    if (!has("groff")) return;
-    const r = Bun.spawnSync(["groff", "-t", "-ww", "-z", "-man", `${MAN}/${file}`], { stderr: "pipe" });
+  test("groff -ww reports nothing", () => {
+    const r = Bun.spawnSync([requireTool("groff", "groff-base"), "-t", "-ww", "-z", "-man", `${MAN}/${file}`], { stderr: "pipe" });
     expect(r.stderr.toString()).toBe("");
     expect(r.exitCode).toBe(0);
   });
 
-  test(has("man") ? "man -l renders it at 80 columns without warnings" : "man is absent: structure only", () => {
-    if (!has("man")) return;
-    const r = Bun.spawnSync(["man", "--warnings", "-l", `${MAN}/${file}`], { env: { ...process.env, MANWIDTH: "80", MAN_KEEP_FORMATTING: "" }, stdout: "pipe", stderr: "pipe" });
+  test("man -l renders it at 80 columns without warnings", () => {
+    const r = Bun.spawnSync([requireTool("man", "man-db"), "--warnings", "-l", `${MAN}/${file}`], { env: { ...process.env, MANWIDTH: "80", MAN_KEEP_FORMATTING: "" }, stdout: "pipe", stderr: "pipe" });
     expect(r.stderr.toString()).toBe("");
     expect(r.stdout.toString()).toContain("NAME");
+  });
+
+  test("man renders it as lintian does (UTF-8, 80 columns, gzipped as packaged) without warnings", () => {
+    const gz = Bun.spawnSync(["gzip", "-9nc", `${MAN}/${file}`], { stdout: "pipe" });
+    const dir = mkdtempSync(join(tmpdir(), "pmtr-man-"));
+    try {
+      const packaged = join(dir, `${file}.gz`);
+      writeFileSync(packaged, gz.stdout);
+      const r = Bun.spawnSync([requireTool("man", "man-db"), "--warnings", "-E", "UTF-8", "-l", "-Tutf8", "-Z", packaged], {
+        env: { ...process.env, LC_ALL: "C.UTF-8", MANWIDTH: "80" }, stdout: "pipe", stderr: "pipe",
+      });
+      expect(r.stderr.toString()).toBe("");
+      expect(r.exitCode).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("structure: title with the package version, the usual sections, balanced blocks", () => {

@@ -137,6 +137,8 @@ job {
 
         expect(await p.stop()).toBe(0);
         await nextWith(systemd, "STOPPING=1");
+        // One job with the default 10 s stop timeout: systemd is told the stop may take 11 s.
+        await nextWith(systemd, "EXTEND_TIMEOUT_USEC=11000000");
         expect(p.stderr).toContain("pmtr: exiting on signal 15");
       });
       // The whole conversation, in order: READY, then one RELOADING/READY pair per applied reload

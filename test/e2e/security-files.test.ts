@@ -150,7 +150,7 @@ ${extra}
         await waitFor("mine and plain to read their input", () => readOr(join(got, "mine")) === "input of mine\n" && existsSync(join(got, "plain")));
         for (const name of ["direct", "helper", "asroot"]) {
           expect(readOr(join(got, name), "never ran")).toBe("never ran");
-          expect(await stateOf(sock, name)).toBe("failed-to-start");
+          expect(await stateOf(sock, name)).toBe("backoff");
           await p.waitLog(`: job ${name} restarting too fast, delaying restart\n`);
         }
 

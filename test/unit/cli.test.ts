@@ -5,16 +5,18 @@ describe("parseArgs", () => {
   test("defaults", () => {
     expect(parseArgs([])).toEqual({
       kind: "run",
-      options: { foreground: false, verbose: 0, configPath: DEFAULT_CONFIG, pidfile: null, checkOnly: false, socketPath: null },
+      options: { foreground: false, verbose: 0, configPath: DEFAULT_CONFIG, pidfile: null, checkOnly: false, diff: false, socketPath: null, logFile: null },
     });
   });
 
   test.each([
-    [["-F", "-v", "-v", "-c", "/x.conf", "-p", "/run/p.pid"], { foreground: true, verbose: 2, configPath: "/x.conf", pidfile: "/run/p.pid", checkOnly: false, socketPath: null }],
-    [["-Fvv", "-c/x.conf", "-p/p"], { foreground: true, verbose: 2, configPath: "/x.conf", pidfile: "/p", checkOnly: false, socketPath: null }],
-    [["-vc", "/x.conf"], { foreground: false, verbose: 1, configPath: "/x.conf", pidfile: null, checkOnly: false, socketPath: null }],
-    [["-t", "-c", "a.conf"], { foreground: true, verbose: 0, configPath: "a.conf", pidfile: null, checkOnly: true, socketPath: null }],
-    [["-t", "--"], { foreground: true, verbose: 0, configPath: DEFAULT_CONFIG, pidfile: null, checkOnly: true, socketPath: null }],
+    [["-F", "-v", "-v", "-c", "/x.conf", "-p", "/run/p.pid"], { foreground: true, verbose: 2, configPath: "/x.conf", pidfile: "/run/p.pid", checkOnly: false, diff: false, socketPath: null, logFile: null }],
+    [["-Fvv", "-c/x.conf", "-p/p"], { foreground: true, verbose: 2, configPath: "/x.conf", pidfile: "/p", checkOnly: false, diff: false, socketPath: null, logFile: null }],
+    [["-vc", "/x.conf"], { foreground: false, verbose: 1, configPath: "/x.conf", pidfile: null, checkOnly: false, diff: false, socketPath: null, logFile: null }],
+    [["-t", "-c", "a.conf"], { foreground: true, verbose: 0, configPath: "a.conf", pidfile: null, checkOnly: true, diff: false, socketPath: null, logFile: null }],
+    [["-t", "--"], { foreground: true, verbose: 0, configPath: DEFAULT_CONFIG, pidfile: null, checkOnly: true, diff: false, socketPath: null, logFile: null }],
+    [["-t", "--diff", "-c", "a.conf", "-s", "/s"], { foreground: true, verbose: 0, configPath: "a.conf", pidfile: null, checkOnly: true, diff: true, socketPath: "/s", logFile: null }],
+    [["--diff", "-t"], { foreground: true, verbose: 0, configPath: DEFAULT_CONFIG, pidfile: null, checkOnly: true, diff: true, socketPath: null, logFile: null }],
   ])("%j", (args, options) => {
     expect(parseArgs(args)).toEqual({ kind: "run", options });
   });
@@ -31,10 +33,17 @@ describe("parseArgs", () => {
     [["-c"], "option -c needs a file name"],
     [["-p"], "option -p needs a file name"],
     [["-c", ""], "option -c needs a file name"],
-    [["extra"], 'unknown command "extra" (expected status, start, stop, restart, signal, reload)'],
+    [["extra"], 'unknown command "extra" (expected status, start, stop, restart, signal, reload, reopen, logs)'],
     [["--", "extra"], 'unexpected argument "extra"'],
+    [["--diff", "-c", "a.conf"], "--diff goes with -t (pmtr -t --diff -c FILE)"],
   ])("usage error %j", (args, message) => {
     expect(parseArgs(args)).toEqual({ kind: "usage-error", message });
+  });
+
+  test("-l LOGFILE for the daemon", () => {
+    expect(parseArgs(["-F", "-l", "/var/log/p.log"])).toMatchObject({ kind: "run", options: { logFile: "/var/log/p.log" } });
+    expect(parseArgs(["-l/p.log"])).toMatchObject({ kind: "run", options: { logFile: "/p.log" } });
+    expect(parseArgs(["-l"])).toEqual({ kind: "usage-error", message: "option -l needs a file name" });
   });
 
   test("-s PATH for the daemon", () => {
@@ -48,8 +57,11 @@ describe("parseArgs: client commands", () => {
 
   test.each([
     [["status"], client({ op: "status", names: [] })],
-    [["status", "--json"], client({ op: "status", names: [] }, true)],
-    [["status", "a", "--json", "b"], client({ op: "status", names: ["a", "b"] }, true)],
+    [["status", "--json"], client({ op: "status", names: [], detail: true }, true)],
+    [["status", "a", "--json", "b"], client({ op: "status", names: ["a", "b"], detail: true }, true)],
+    [["status", "--all"], client({ op: "status", names: [], all: true })],
+    [["restart", "--all"], client({ op: "restart", names: [], all: true })],
+    [["stop", "--all", "-s", "/x.sock"], client({ op: "stop", names: [], all: true }, false, "/x.sock")],
     [["-s", "/p.sock", "status", "a"], client({ op: "status", names: ["a"] }, false, "/p.sock")],
     [["status", "-s", "/p.sock", "a"], client({ op: "status", names: ["a"] }, false, "/p.sock")],
     [["status", "-s/p.sock"], client({ op: "status", names: [] }, false, "/p.sock")],
@@ -61,13 +73,16 @@ describe("parseArgs: client commands", () => {
     [["signal", "sigusr1", "a", "b"], client({ op: "signal", signal: "SIGUSR1", names: ["a", "b"] })],
     [["signal", "9", "a"], client({ op: "signal", signal: "SIGKILL", names: ["a"] })],
     [["reload"], client({ op: "reload" })],
+    [["reopen"], client({ op: "reopen" })],
   ])("%j", (args, command) => {
     expect(parseArgs(args)).toEqual(command as never);
   });
 
   test.each([
-    [["start"], "pmtr start needs at least one job name"],
-    [["restart"], "pmtr restart needs at least one job name"],
+    [["start"], "pmtr start needs at least one job name (or --all)"],
+    [["restart"], "pmtr restart needs at least one job name (or --all)"],
+    [["stop", "--all", "web"], "pmtr stop: give job names or --all, not both"],
+    [["signal", "HUP", "--all"], 'unknown option "--all" for "pmtr signal"'],
     [["signal"], "pmtr signal needs a signal and at least one job name (e.g. pmtr signal HUP web)"],
     [["signal", "HUP"], "pmtr signal HUP needs at least one job name"],
     [["signal", "BOGUS", "a"], 'unknown signal "BOGUS" (use a name such as HUP, USR1, TERM, or a number)'],
@@ -84,4 +99,26 @@ describe("parseArgs: client commands", () => {
   });
 
   test("help after a command", () => expect(parseArgs(["status", "-h"]).kind).toBe("help"));
+});
+
+describe("parseArgs: logs", () => {
+  const logs = (name: string, lines = 20, follow = false, configPath = DEFAULT_CONFIG) => ({ kind: "logs", name, lines, follow, configPath });
+  test.each([
+    [["logs", "web"], logs("web")],
+    [["logs", "web", "-n", "5"], logs("web", 5)],
+    [["logs", "-n5", "-f", "web"], logs("web", 5, true)],
+    [["-c", "/x.conf", "logs", "web"], logs("web", 20, false, "/x.conf")],
+    [["logs", "-c", "/y.conf", "web", "-f"], logs("web", 20, true, "/y.conf")],
+  ])("%j", (args, command) => {
+    expect(parseArgs(args)).toEqual(command as never);
+  });
+  test.each([
+    [["logs"], "pmtr logs needs exactly one job name (got 0)"],
+    [["logs", "a", "b"], "pmtr logs needs exactly one job name (got 2)"],
+    [["logs", "a", "-n", "x"], 'pmtr logs -n needs a number of lines (got "x")'],
+    [["logs", "a", "-z"], 'unknown option "-z" for "pmtr logs"'],
+    [["-F", "logs", "a"], 'option -F does not apply to "pmtr logs"'],
+  ])("usage error %j", (args, message) => {
+    expect(parseArgs(args)).toEqual({ kind: "usage-error", message });
+  });
 });

@@ -15,6 +15,7 @@
 import { makeJob } from "../../config/defaults.ts";
 import type { JobSpec } from "../../config/model.ts";
 import type { ExitStatus, StartOutcome } from "../../core/ports.ts";
+import { withEnvFiles } from "../env-files.ts";
 import { errnoText, lastErrno, libc } from "../libc.ts";
 import { createLineSplitter } from "../line-splitter.ts";
 import { track } from "./children.ts";
@@ -65,7 +66,11 @@ const OUT_OF_FDS = "pmtr has no file descriptors left (Too many open files): rai
 export function createSpawner(opts: SpawnerOptions): Spawner {
   spawnRoutine();
 
-  const startNow = (job: JobSpec, options: StartOptions): StartOutcome => {
+  const startNow = (spec: JobSpec, options: StartOptions): StartOutcome => {
+    // `env file`s are read at every start, by pmtr (env-files.ts); the request sees plain `env`.
+    const read = withEnvFiles(spec, process.getuid?.() === 0);
+    if (!read.ok) return { ok: false, step: "env", error: read.error };
+    const job = read.job;
     const io = options.io ?? {};
     // `syslog` outputs: a pipe pmtr reads, unless the caller passed its own fd.
     const pipes: { stdout?: [number, number]; stderr?: [number, number] } = {};

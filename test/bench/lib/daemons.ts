@@ -144,11 +144,12 @@ export function pmtrSocketPath(dir: string): string {
   return base ? join(base, `pmtr-bench-${basename(dir)}`, "pmtr.sock") : join(dir, "run", "pmtr.sock");
 }
 
-export function startPmtr(dir: string, jobs: readonly BenchJob[], args: readonly string[] = []): Daemon {
+/** `globals`: lines before the job blocks (e.g. "metrics on http://127.0.0.1:9464"). */
+export function startPmtr(dir: string, jobs: readonly BenchJob[], args: readonly string[] = [], globals: readonly string[] = []): Daemon {
   const conf = pmtrConfPath(dir);
   mkdirSync(dirname(conf), { recursive: true });
   mkdirSync(dirname(pmtrSocketPath(dir)), { recursive: true });
-  writeFileSync(conf, pmtrConfig(jobs), { mode: 0o644 });
+  writeFileSync(conf, globals.length === 0 ? pmtrConfig(jobs) : [...globals, "", pmtrConfig(jobs)].join("\n"), { mode: 0o644 });
   return launch("pmtr", dir, [PMTR, "-F", "-c", conf, "-s", pmtrSocketPath(dir), ...args]);
 }
 

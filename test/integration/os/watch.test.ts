@@ -2,9 +2,9 @@
 // Each case starts a watch, performs one save method, and waits (with a deadline) for a call.
 
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { appendFileSync, copyFileSync, mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, copyFileSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { dependencies, watchFile, type FileWatch } from "../../../src/os/watch.ts";
+import { dependencies, watchDirectory, watchFile, type FileWatch } from "../../../src/os/watch.ts";
 import { tempDir, waitFor } from "../../helpers.ts";
 
 let dir: string;
@@ -230,6 +230,101 @@ describe("watchFile sharing and closing", () => {
     for (let i = 0; i < 100; i++) appendFileSync(f, `${i}\n`);
     await waitFor("a callback", () => w.calls() > 0);
     expect(w.calls()).toBeLessThan(100);
+  });
+});
+
+describe("a file being written is reported once its writer closes it", () => {
+  /** A writer in another process that truncates `path`, writes `first` and waits for its stdin
+   *  to close before writing `rest`: the test decides when the write ends. */
+  function slowWriter(path: string, first: string, rest: string) {
+    const proc = Bun.spawn(["/bin/sh", "-c", 'exec > "$1"; printf %s "$2"; read -r _; printf %s "$3"', "sh", path, first, rest], { stdin: "pipe" });
+    return { finish: async () => { proc.stdin.end(); await proc.exited; }, proc };
+  }
+
+  test("truncated and written slowly in place: one callback, after the close", async () => {
+    const f = join(dir, "pmtr.conf");
+    writeFileSync(f, "old\n");
+    const w = counting(f);
+    const writer = slowWriter(f, "half", " and the rest\n");
+    await waitFor("the writer to have written its first half", () => Bun.file(f).size === 4);
+    await Bun.sleep(200); // settle: a callback for the half-written file would come by now
+    expect(w.calls()).toBe(0);
+    await writer.finish();
+    await waitFor("a callback after the writer closed the file", () => w.calls() > 0);
+  });
+
+  test("created by a slow writer: reported after the close, not at the creation", async () => {
+    const f = join(dir, "later.conf");
+    const w = counting(f);
+    const writer = slowWriter(f, "half", " and the rest\n");
+    await waitFor("the writer to have written its first half", () => Bun.file(f).size === 4);
+    await Bun.sleep(200); // settle
+    expect(w.calls()).toBe(0);
+    await writer.finish();
+    await waitFor("a callback after the writer closed the file", () => w.calls() > 0);
+  });
+
+  test("writes to another file in the directory, held open, wake nobody", async () => {
+    const f = join(dir, "pmtr.conf");
+    writeFileSync(f, "a\n");
+    const w = counting(f);
+    const fd = openSync(join(dir, "job.log"), "w");
+    try {
+      for (let i = 0; i < 1000; i++) writeSync(fd, `line ${i}\n`);
+      await Bun.sleep(200); // settle
+      expect(w.calls()).toBe(0);
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+describe("watchDirectory", () => {
+  function countingDir(path: string, filter = (n: string) => n.endsWith(".conf")) {
+    let n = 0;
+    const errors: string[] = [];
+    open.push(watchDirectory(path, filter, () => n++, (m) => errors.push(m)));
+    return { calls: () => n, errors };
+  }
+
+  test("a matching file appearing, saved, deleted: each reported; other names are not", async () => {
+    const d = join(dir, "pmtr.d");
+    mkdirSync(d);
+    const w = countingDir(d);
+    writeFileSync(join(d, "notes.txt"), "x");
+    writeFileSync(join(d, "web.conf"), "a\n");
+    await waitFor("a callback for web.conf appearing", () => w.calls() > 0);
+    let before = w.calls();
+    appendFileSync(join(d, "web.conf"), "b\n");
+    await waitFor("a callback for web.conf saved", () => w.calls() > before);
+    before = w.calls();
+    unlinkSync(join(d, "web.conf"));
+    await waitFor("a callback for web.conf deleted", () => w.calls() > before);
+    before = w.calls();
+    writeFileSync(join(d, "notes.txt"), "y");
+    renameSync(join(d, "notes.txt"), join(d, "notes2.txt"));
+    await Bun.sleep(200); // settle: other names must not call back
+    expect(w.calls()).toBe(before);
+    expect(w.errors).toEqual([]);
+  });
+
+  test("a file renamed into the directory under a matching name is reported", async () => {
+    const d = join(dir, "pmtr.d");
+    mkdirSync(d);
+    const w = countingDir(d);
+    writeFileSync(join(dir, "staged"), "a\n");
+    renameSync(join(dir, "staged"), join(d, "db.conf"));
+    await waitFor("a callback for db.conf", () => w.calls() > 0);
+  });
+
+  test("a directory that does not exist yet, then a file in it", async () => {
+    const d = join(dir, "pmtr.d");
+    const w = countingDir(d);
+    mkdirSync(d);
+    await waitFor("a callback for the directory appearing", () => w.calls() > 0);
+    const before = w.calls();
+    writeFileSync(join(d, "web.conf"), "a\n");
+    await waitFor("a callback for web.conf", () => w.calls() > before);
   });
 });
 

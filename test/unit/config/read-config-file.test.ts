@@ -20,10 +20,13 @@ function file(content: string | Uint8Array, mode = 0o644): string {
   return path;
 }
 
-function messages(path: string, enforceOwnership = false): string[] {
-  const result = readConfigFile(path, { enforceOwnership });
+/** The lines before the summary line, which every failure ends with (issue 16). */
+function messages(path: string, enforceOwnership = false, rootGroupMembers = (): string[] => []): string[] {
+  const result = readConfigFile(path, { enforceOwnership, rootGroupMembers });
   if (result.ok) throw new Error("expected a failure");
-  return result.messages;
+  const lines = result.messages.slice(0, -1);
+  expect(result.messages.at(-1)).toBe(`${path}: parse failed: ${lines.length} error${lines.length === 1 ? "" : "s"}`);
+  return lines;
 }
 
 describe("readConfigFile", () => {
@@ -49,7 +52,11 @@ describe("readConfigFile", () => {
     const result = readConfigFile(path, { enforceOwnership: false });
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.messages).toEqual([`${path}:1: job "a" has no cmd (add: cmd /path/to/program ARGS)`, `${path}:3: nice 99 is out of range -20..19`]);
+    expect(result.messages).toEqual([
+      `${path}:1: job "a" has no cmd (add: cmd /path/to/program ARGS)`,
+      `${path}:3: nice 99 is out of range -20..19`,
+      `${path}: parse failed: 2 errors`,
+    ]);
     expect(result.digest).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -119,12 +126,35 @@ describe("readConfigFile", () => {
       [0o664, "group", "0664"],
       [0o646, "others", "0646"],
       [0o666, "group and others", "0666"],
-    ])("mode %o is refused: writable by %s", (mode, who, octal) => {
+    ])("mode %o is refused: writable by %s (group not root)", (mode, who, octal) => {
       const path = file(GOOD, mode);
+      chownSync(path, 0, 1);
       expect(messages(path, true)).toEqual([
         `${path}: refusing a configuration file writable by ${who} (mode ${octal}): pmtr runs as root and would run its commands (fix: chmod go-w ${path})`,
       ]);
       expect(readConfigFile(path, { enforceOwnership: false }).ok).toBe(true);
+    });
+
+    test("group-writable by group root is accepted while the group has no member but root (upstream's 0664 root:root files)", () => {
+      const path = file(GOOD, 0o664);
+      chownSync(path, 0, 0);
+      expect(readConfigFile(path, { enforceOwnership: true, rootGroupMembers: () => [] }).ok).toBe(true);
+    });
+
+    test("group-writable by group root is refused, naming the members, when the group has members", () => {
+      const path = file(GOOD, 0o664);
+      chownSync(path, 0, 0);
+      expect(messages(path, true, () => ["alice", "bob"])).toEqual([
+        `${path}: refusing a configuration file writable by group (mode 0664): pmtr runs as root and would run its commands; its group root has members besides root (alice, bob) (fix: chmod go-w ${path})`,
+      ]);
+    });
+
+    test("writable by others is refused even when group root has no members", () => {
+      const path = file(GOOD, 0o666);
+      chownSync(path, 0, 0);
+      expect(messages(path, true)).toEqual([
+        `${path}: refusing a configuration file writable by others (mode 0666): pmtr runs as root and would run its commands (fix: chmod go-w ${path})`,
+      ]);
     });
 
     test("owned by another user is refused; both problems are reported together", () => {
@@ -139,7 +169,7 @@ describe("readConfigFile", () => {
     test("the fix is shell-quoted when the path needs it", () => {
       const path = join(dir, "my conf");
       writeFileSync(path, GOOD);
-      chmodSync(path, 0o664);
+      chmodSync(path, 0o646);
       expect(messages(path, true)[0]).toEndWith(`(fix: chmod go-w '${path}')`);
     });
   });

@@ -65,9 +65,9 @@ describe("job keywords", () => {
     ["order", ["order 2"], { order: 2 }],
     ["order negative", ["order -5"], { order: -5 }],
     ["wait", ["wait"], { wait: true }],
-    ["once", ["once"], { once: true }],
+    ["once (the same as restart never)", ["once"], { once: true, policy: { ...DEFAULTS.policy, restart: "never" } }],
     ["disable", ["disable"], { disabled: true }],
-    ["flags repeated are harmless", ["wait", "wait", "once", "once", "disable", "disable"], { wait: true, once: true, disabled: true }],
+    ["flags repeated are harmless", ["wait", "wait", "once", "once", "disable", "disable"], { wait: true, once: true, disabled: true, policy: { ...DEFAULTS.policy, restart: "never" } }],
   ])("%s", (_what, lines, fields) => {
     expect(onlyJob(inJob(...lines))).toEqual({ ...DEFAULTS, ...fields });
   });
@@ -145,7 +145,7 @@ describe("the file as a whole", () => {
       in: "demux.in", user: "daemon", env: ["VAR=VALUE"], nice: 5, cpu: [0, 2, 3, 4],
       ulimits: [{ resource: "RLIMIT_NOFILE", value: 4096 }], bounceSec: 86400, depends: ["/etc/demux.conf"], order: 2,
       wait: true, once: true, disabled: true,
-      policy: DEFAULTS.policy, ready: null, after: [], check: null, rotate: null, hooks: DEFAULTS.hooks, envFiles: [],
+      policy: { ...DEFAULTS.policy, restart: "never" }, ready: null, after: [], check: null, rotate: null, hooks: DEFAULTS.hooks, envFiles: [],
       instance: null, source: expect.anything(),
     });
     expect(config.reportTo).toEqual([{ host: "127.0.0.1", port: 9999, iface: null }]);

@@ -3,8 +3,14 @@
 
 import type { ControlTarget, JobStatus, ReloadOutcome } from "../../../src/control/target.ts";
 
+/** A running job as the supervisor shows it; `fields` override. */
 export function job(name: string, fields: Partial<JobStatus> = {}): JobStatus {
-  return { name, state: "running", enabled: true, pid: 1000, sinceStartMs: 5_000, restarts: 0, lastExit: null, cmd: `/bin/${name}`, ...fields };
+  return {
+    name, state: "running", reason: "up 5 s", enabled: true, pid: 1000, sinceStartMs: 5_000, startedAt: null, restarts: 0,
+    lastExit: null, lastStartError: null, nextRestartAt: null, exits: [], ready: true, statusText: null,
+    cmd: `/bin/${name}`, argv: [`/bin/${name}`], user: null, dir: "/", out: "/dev/null", err: "/dev/null",
+    source: { file: "/etc/pmtr.conf", line: 1 }, deadlineMs: 15_000, ...fields,
+  };
 }
 
 export class FakeTarget implements ControlTarget {

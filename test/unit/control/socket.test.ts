@@ -22,8 +22,8 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "pmtr-ctl-"));
   path = join(dir, "pmtr.sock");
   target = new FakeTarget([
-    job("web", { pid: 4242, sinceStartMs: 125_000, restarts: 1, lastExit: { kind: "signaled", signal: "SIGTERM" } }),
-    job("off", { state: "disabled", enabled: false, pid: null }),
+    job("web", { pid: 4242, sinceStartMs: 125_000, restarts: 1, reason: "up 2m05s", lastExit: { kind: "signaled", signal: "SIGTERM", atMs: 1_000, ranMs: 60_000 } }),
+    job("off", { state: "disabled", enabled: false, pid: null, reason: "disabled in pmtr.conf:12" }),
   ]);
   server = null;
   logs.length = 0;
@@ -104,13 +104,21 @@ describe("status", () => {
     const { code, out, err } = await client({ op: "status", names: [] });
     expect(err).toBe("");
     expect(out).toBe(
-      "NAME  STATE     PID   UPTIME  RESTARTS  LAST EXIT\n" +
-      "web   running   4242  2m05s   1         SIGTERM\n" +
-      "off   disabled  -     -       0         -\n",
+      "NAME  STATE     PID   RESTARTS  LAST EXIT  INFO\n" +
+      "web   running   4242  1         SIGTERM    up 2m05s\n" +
+      "off   disabled  -     0         -          disabled in pmtr.conf:12\n",
     );
     expect(code).toBe(0);
     expect((await client({ op: "status", names: ["web"] })).code).toBe(0);
     expect((await client({ op: "status", names: ["web", "off"] })).code).toBe(3);
+  });
+
+  test("named: the detail view of each job", async () => {
+    await start();
+    const { code, out } = await client({ op: "status", names: ["web"] });
+    expect(code).toBe(0);
+    expect(out.split("\n").slice(0, 3)).toEqual(["web", "  state       running: up 2m05s", "  pid         4242"]);
+    expect(out).toContain("  command     /bin/web\n");
   });
 
   test("an unknown name: exit 4 and one line", async () => {
@@ -126,7 +134,13 @@ describe("status", () => {
     const { code, out } = await client({ op: "status", names: ["web"] }, true);
     expect(code).toBe(0);
     expect(JSON.parse(out)).toEqual({
-      jobs: [{ name: "web", state: "running", enabled: true, pid: 4242, uptimeSec: 125, restarts: 1, lastExit: { kind: "signaled", signal: "SIGTERM" }, cmd: "/bin/web" }],
+      jobs: [{
+        name: "web", state: "running", reason: "up 2m05s", enabled: true, pid: 4242, uptimeSec: 125, startedAt: null, restarts: 1,
+        lastExit: { kind: "signaled", signal: "SIGTERM", atMs: 1000, ranMs: 60000 }, lastStartError: null, nextRestartAt: null, exits: [],
+        ready: true, statusText: null, cmd: "/bin/web", argv: ["/bin/web"], user: null, dir: "/", out: "/dev/null", err: "/dev/null",
+        source: { file: "/etc/pmtr.conf", line: 1 },
+        usage: null, // pid 4242 is not a process group of this test
+      }],
       unknown: [],
     });
   });
@@ -157,11 +171,78 @@ describe("actions", () => {
     expect(await client({ op: "restart", names: ["web"] })).toEqual({ code: 0, out: "web: restarted [5000]\n", err: "" });
   });
 
-  test("a start that fails: exit 1 and the reason", async () => {
+  // SPEC §10: a start is judged by what the job does in its first second.
+  const says = (fields: object) => fields as never;
+
+  test("a job that exits within 1 s of starting is a failure, with the supervisor's reason", async () => {
     await start();
-    target.update("off", { state: "stopped" });
-    target.act = () => setTimeout(() => { target.update("off", { state: "failed-to-start" }); server!.changed(); }, 10);
-    expect(await client({ op: "start", names: ["off"] })).toEqual({ code: 1, out: "", err: "pmtr: off: failed to start; the log says why\n" });
+    target.update("off", says({ state: "stopped", reason: "stopped by pmtr stop at 14:02" }));
+    target.act = () => {
+      setTimeout(() => { target.update("off", says({ state: "running", pid: 777, reason: "up 0 s" })); server!.changed(); }, 10);
+      setTimeout(() => {
+        target.update("off", says({ state: "backoff", pid: null, restarts: 1, reason: "exit 3 after 0.3 s; restart in 10 s (attempt 1)", lastExit: { kind: "exited", code: 3 } }));
+        server!.changed();
+      }, 300);
+    };
+    expect(await client({ op: "start", names: ["off"] })).toEqual({ code: 1, out: "", err: "pmtr: off: not running (backoff): exit 3 after 0.3 s; restart in 10 s (attempt 1)\n" });
+  });
+
+  test("a job that keeps running for 1 s is started", async () => {
+    await start();
+    target.update("off", says({ state: "stopped", reason: "stopped by pmtr stop at 14:02" }));
+    target.act = () => setTimeout(() => { target.update("off", says({ state: "running", pid: 777, reason: "up 0 s" })); server!.changed(); }, 10);
+    const t0 = performance.now();
+    expect(await client({ op: "start", names: ["off"] })).toEqual({ code: 0, out: "off: started [777]\n", err: "" });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1000); // the rule itself, not a speed bound
+  });
+
+  test("a waiting job answers at once, naming what it waits for", async () => {
+    await start();
+    target.update("off", says({ state: "stopped", reason: "stopped by pmtr stop at 14:02" }));
+    target.act = () => target.update("off", says({ state: "waiting", reason: "waiting for db to be ready" }));
+    expect(await client({ op: "start", names: ["off"] })).toEqual({ code: 1, out: "", err: "pmtr: off: not started: waiting for db to be ready\n" });
+  });
+
+  test("exit 0 of a job that is then done (once, restart on-failure) is a success", async () => {
+    await start();
+    target.update("off", says({ state: "done", reason: "exit 0 after 2 s: not restarted", lastExit: { kind: "exited", code: 0, atMs: 1 } }));
+    target.act = () => {
+      target.update("off", says({ state: "running", pid: 778, reason: "up 0 s" }));
+      setTimeout(() => {
+        target.update("off", says({ state: "done", pid: null, restarts: 1, reason: "exit 0 after 0.1 s: not restarted", lastExit: { kind: "exited", code: 0, atMs: 2 } }));
+        server!.changed();
+      }, 100);
+    };
+    expect(await client({ op: "start", names: ["off"] })).toEqual({ code: 0, out: "off: ran and exited 0 (exit 0 after 0.1 s: not restarted)\n", err: "" });
+  });
+
+  test("the daemon waits as long as the job's own deadline says, then names where it is stuck", async () => {
+    await start();
+    target.update("off", says({ state: "stopped", reason: "stopped by pmtr stop at 14:02", deadlineMs: 300 }));
+    expect(await client({ op: "start", names: ["off"] })).toEqual({ code: 1, out: "", err: "pmtr: off: not running after 0.3 s: stopped: stopped by pmtr stop at 14:02\n" });
+  });
+
+  test("the answer to an action starts with the deadline, on a line of its own", async () => {
+    await start();
+    target.update("off", says({ state: "stopped", reason: "stopped", deadlineMs: 200 }));
+    let got = "";
+    await new Promise<void>(async (resolve) => {
+      const s = await Bun.connect({ unix: path, socket: { data(_s, c) { got += c.toString(); }, close: () => resolve() } });
+      s.write('{"op":"start","names":["off"]}\n');
+    });
+    const lines = got.trimEnd().split("\n").map((l) => JSON.parse(l));
+    expect(lines[0]).toEqual({ ok: true, op: "accepted", deadlineMs: 200 });
+    expect(lines[1].op).toBe("action");
+  });
+
+  test("--all stands for every job", async () => {
+    await start();
+    target.act = (op, names) => {
+      for (const name of names) target.update(name, { state: "stopped", pid: null });
+      server!.changed();
+    };
+    expect(await client({ op: "stop", names: [], all: true })).toEqual({ code: 0, out: "web: stopped\noff: stopped (was not running)\n", err: "" });
+    expect(target.calls).toEqual(["stop web off"]);
   });
 
   test("an unknown job: nothing is done, exit 4", async () => {
@@ -195,6 +276,17 @@ describe("actions", () => {
     });
   });
 });
+
+test("the client waits as long as the daemon's first line says, not a fixed time", async () => {
+  // A daemon that accepts, says the outcome takes 0 ms, and then never answers.
+  const listener = Bun.listen({ unix: path, socket: { data(s) { s.write('{"ok":true,"op":"accepted","deadlineMs":0}\n'); } } });
+  try {
+    const { code, err } = await client({ op: "restart", names: ["web"] });
+    expect({ code, err }).toEqual({ code: 4, err: `pmtr: pmtr on ${path} did not answer within 5 s\n` });
+  } finally {
+    listener.stop(true);
+  }
+}, 20_000);
 
 describe("bad peers and no daemon", () => {
   async function raw(bytes: string | Uint8Array): Promise<string> {

@@ -33,13 +33,16 @@ export class FakePorts implements Ports {
   now(): number {
     return this.clock;
   }
+  wallClock(): number {
+    return 1_700_000_000_000 + this.clock;
+  }
   start(job: JobSpec): Promise<StartOutcome> {
     return new Promise((resolve) => {
       if (this.autoStart) resolve(this.outcome(job));
       else this.pending.push({ job, resolve });
     });
   }
-  signalGroup(pgid: number, signal: "SIGTERM" | "SIGKILL"): void {
+  signalGroup(pgid: number, signal: string): void {
     const proc = this.procs.find((p) => p.pid === pgid);
     if (proc) proc.signals.push(signal);
   }

@@ -60,12 +60,13 @@ describe("restart rules (SPEC §4)", () => {
     ports.exit("a", { kind: "signaled", signal: "SIGSEGV" });
     expect(ports.lines).toContain("job a [100] exited after 3 sec: killed by SIGSEGV");
     expect(ports.lines).toContain("job a restarting too fast, delaying restart");
-    expect(state(sup, "a")).toBe("delayed");
+    expect(state(sup, "a")).toBe("backoff");
     await ports.advance(9_999);
     expect(ports.running("a")).toBeUndefined();
     await ports.advance(1);
     expect(ports.running("a")?.pid).toBe(101);
     expect(sup.snapshot()[0]!.restarts).toBe(1);
+    expect(sup.snapshot()[0]!.lastExit).toMatchObject({ kind: "signaled", signal: "SIGSEGV", ranMs: 3_000 });
   });
 
   test("exit status 33 and `once` keep a job down", async () => {
@@ -89,7 +90,9 @@ describe("restart rules (SPEC §4)", () => {
     sup.apply(config(job("a"), job("b")));
     await settle();
     expect(ports.lines).toContain("job a failed to start: dir: /nope: No such file or directory");
-    expect(state(sup, "a")).toBe("failed-to-start");
+    expect(state(sup, "a")).toBe("backoff");
+    expect(sup.snapshot()[0]!.lastStartError).toMatchObject({ step: "dir", error: "/nope: No such file or directory" });
+    expect(sup.snapshot()[0]!.reason).toBe("failed to start: dir: /nope: No such file or directory; restart in 10 s (attempt 1)");
     expect(ports.running("b")).toBeDefined();
     ports.failures.delete("a");
     await ports.advance(10_000);
@@ -280,7 +283,7 @@ describe("stopping (SPEC §5)", () => {
     pending[0]!.resolve({ ok: true, pid: 500 });
     await settle();
     expect(ports.lines).toContain("job a [500] exited after 0 sec: exit status 1");
-    expect(state(sup, "a")).toBe("delayed");
+    expect(state(sup, "a")).toBe("backoff");
   });
 });
 
@@ -365,7 +368,7 @@ describe("applying a configuration (SPEC §6)", () => {
 });
 
 describe("run-time control", () => {
-  test("disable stops, enable starts at once; the file regains precedence when it changes", async () => {
+  test("UDP disable stops and enable starts at once; both hold across an unrelated save, and end when the job's own block changes", async () => {
     const { ports, sup } = setup();
     sup.apply(config(job("a"), job("b", { disabled: true })));
     await settle();
@@ -375,8 +378,14 @@ describe("run-time control", () => {
     expect(ports.running("b")).toBeDefined();
     ports.exit("a", { kind: "signaled", signal: "SIGTERM" });
     await settle();
-    expect(sup.snapshot().map((j) => [j.name, j.state, j.enabled])).toEqual([["a", "disabled", false], ["b", "running", true]]);
-    sup.apply(config(job("a"), job("b", { disabled: true })));
+    expect(sup.snapshot().map((j) => [j.name, j.state, j.enabled])).toEqual([["a", "stopped", false], ["b", "running", true]]);
+    // An unrelated save (a new job c): both overrides hold.
+    sup.apply(config(job("a"), job("b", { disabled: true }), job("c")));
+    await settle();
+    expect(ports.running("a")).toBeUndefined();
+    expect(ports.procs.find((p) => p.job === "b")!.signals).toEqual([]);
+    // A change to a's and b's own blocks ends them: the file decides again.
+    sup.apply(config(job("a", { nice: 1 }), job("b", { disabled: true, nice: 1 }), job("c")));
     await settle();
     expect(ports.running("a")).toBeDefined();
     expect(ports.procs.find((p) => p.job === "b")!.signals).toEqual(["SIGTERM"]);

@@ -35,10 +35,11 @@ describe("sd_notify", () => {
     n.status("3 jobs running");
     n.watchdog();
     n.stopping("stopping 3 jobs");
-    const got = await r.waitForCount(6);
+    n.extendTimeout(12_500);
+    const got = await r.waitForCount(7);
     expect(got[0]).toBe("READY=1\nSTATUS=2 jobs running\n");
     expect(got[1]).toMatch(/^RELOADING=1\nMONOTONIC_USEC=[1-9]\d*\n$/);
-    expect(got.slice(2)).toEqual(["READY=1\n", "STATUS=3 jobs running\n", "WATCHDOG=1\n", "STOPPING=1\nSTATUS=stopping 3 jobs\n"]);
+    expect(got.slice(2)).toEqual(["READY=1\n", "STATUS=3 jobs running\n", "WATCHDOG=1\n", "STOPPING=1\nSTATUS=stopping 3 jobs\n", "EXTEND_TIMEOUT_USEC=12500000\n"]);
     n.close();
   });
 

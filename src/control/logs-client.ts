@@ -1,0 +1,235 @@
+// `pmtr logs NAME [-n N] [-f]` (SPEC §13): the last N lines of the job's out and err files,
+// labelled `==> FILE <==` (as tail does) when there are two, then with -f every new line until
+// interrupted. The job's files come from the configuration file (-c, default /etc/pmtr.conf),
+// not from the running pmtr: logs works whether or not pmtr runs, and needs no control socket.
+//
+// Following survives rotation both ways: pmtr's own `rotate` and logrotate's `create` (the
+// file at the path is a new one: the old one is read to its end first, then the new one from
+// its start) and `copytruncate` (the file shrank: read again from its start).
+
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { readConfigFile } from "../os/config-file.ts";
+import { outputPlace } from "./logs-where.ts";
+import { CLIENT_EXIT } from "./status-format.ts";
+
+const FOLLOW_POLL_MS = 200;
+const READ_BYTES = 64 * 1024;
+const JOURNALD_SOCKET = "/run/systemd/journal/socket";
+
+export interface LogsRequest {
+  readonly name: string;
+  readonly lines: number;
+  readonly follow: boolean;
+  readonly configPath: string;
+}
+
+export interface LogsIo {
+  readonly out: (text: string) => void | Promise<unknown>;
+  readonly err: (text: string) => void | Promise<unknown>;
+}
+
+export async function runLogs(req: LogsRequest, io: LogsIo): Promise<number> {
+  const loaded = readConfigFile(req.configPath, { enforceOwnership: false });
+  if (!loaded.ok) {
+    await io.err(loaded.messages.map((m) => `${m}\n`).join("") + `pmtr: cannot tell where job ${req.name} writes: ${req.configPath} cannot be used (give the configuration with -c FILE)\n`);
+    return CLIENT_EXIT.failed;
+  }
+  const job = loaded.config.jobs.find((j) => j.name === req.name);
+  if (!job) {
+    await io.err(`pmtr: no job named ${JSON.stringify(req.name)} in ${req.configPath}\n`);
+    return CLIENT_EXIT.unknown;
+  }
+  const journald = existsSync(JOURNALD_SOCKET);
+  const places = [outputPlace(job, "out", journald), outputPlace(job, "err", journald)];
+  const paths = [...new Set(places.flatMap((p) => (p.kind === "file" ? [p.path] : [])))];
+  // Where the other stream goes is the answer when there is no file to show, and a note on
+  // stderr (out of the way of the lines, and of a pipe) when there is.
+  const note = paths.length === 0 ? io.out : io.err;
+  for (const p of places) if (p.kind === "elsewhere") await note(`${p.text}\n`);
+  const labelled = paths.length > 1;
+  for (const [i, path] of paths.entries()) {
+    if (labelled) await io.out(`${i > 0 ? "\n" : ""}==> ${path} <==\n`);
+    const text = lastLines(path, req.lines);
+    if (text === null) await io.err(`pmtr: ${path}: ${readError(path)}\n`);
+    else await io.out(text);
+  }
+  if (!req.follow || paths.length === 0) return CLIENT_EXIT.ok;
+  return follow(paths, labelled, io);
+}
+
+/** The last `n` lines of `path`, taking earlier lines from `path.1`, `path.2` ... (a rotated
+ *  set) when the file itself has fewer; null when `path` cannot be read. */
+export function lastLines(path: string, n: number): string | null {
+  if (n === 0) return existsSync(path) ? "" : null;
+  let text = tailText(path, n);
+  if (text === null) return null;
+  for (let k = 1; countLines(text) < n; k++) {
+    const before = tailText(`${path}.${k}`, n - countLines(text));
+    if (before === null) break;
+    text = before + text;
+  }
+  return text;
+}
+
+/** The last `n` lines of one file (reading backwards in blocks), or null. */
+function tailText(path: string, n: number): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return null;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    let start = size;
+    let chunks: Buffer[] = [];
+    let newlines = 0;
+    // One more newline than lines wanted, not counting a final newline that ends the last line.
+    while (start > 0) {
+      const len = Math.min(READ_BYTES, start);
+      start -= len;
+      const buf = Buffer.alloc(len);
+      readSync(fd, buf, 0, len, start);
+      chunks = [buf, ...chunks];
+      newlines += countNewlines(buf);
+      if (newlines > n) break;
+    }
+    const text = Buffer.concat(chunks).toString("utf8");
+    const lines = text.split("\n");
+    const endsWithNewline = text.endsWith("\n");
+    if (endsWithNewline) lines.pop();
+    const kept = lines.slice(Math.max(0, lines.length - n));
+    return kept.length === 0 ? "" : kept.join("\n") + (endsWithNewline ? "\n" : "\n");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function countNewlines(buf: Uint8Array): number {
+  let count = 0;
+  for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) count++;
+  return count;
+}
+
+function countLines(text: string): number {
+  return text === "" ? 0 : text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
+}
+
+function readError(path: string): string {
+  try {
+    statSync(path);
+    return "cannot be read (permission denied?)";
+  } catch (e) {
+    return (e as { code?: string }).code === "ENOENT" ? "does not exist (yet)" : String((e as Error).message);
+  }
+}
+
+/** One followed file: its open fd, where we are in it, and what identifies it. */
+interface Followed {
+  readonly path: string;
+  fd: number | null;
+  ino: number;
+  offset: number;
+  partial: string;
+}
+
+async function follow(paths: readonly string[], labelled: boolean, io: LogsIo): Promise<number> {
+  const files: Followed[] = paths.map((path) => {
+    const f: Followed = { path, fd: null, ino: -1, offset: 0, partial: "" };
+    openAtEnd(f);
+    return f;
+  });
+  let lastShown: string | null = labelled ? paths[paths.length - 1]! : null;
+  const show = async (f: Followed, text: string) => {
+    const whole = f.partial + text;
+    const cut = whole.lastIndexOf("\n") + 1;
+    f.partial = whole.slice(cut);
+    if (cut === 0) return;
+    if (labelled && lastShown !== f.path) await io.out(`\n==> ${f.path} <==\n`);
+    lastShown = f.path;
+    await io.out(whole.slice(0, cut));
+  };
+  for (;;) {
+    for (const f of files) {
+      if (f.fd !== null) await show(f, readRest(f));
+      // A new file at the path (rotated, or created by logrotate): the old one was read to
+      // its end just above; the new one is read from its start.
+      const ino = inodeOf(f.path);
+      if (ino !== null && ino !== f.ino) {
+        if (f.fd !== null) {
+          await show(f, readRest(f)); // written between the read above and the rename
+          closeSync(f.fd);
+        }
+        f.fd = null;
+        // Rotated more than once since the last look: the files between ours and the new F
+        // are read whole, oldest first.
+        for (const between of rotatedSince(f.path, f.ino)) await show(f, readWhole(between));
+        try {
+          f.fd = openSync(f.path, "r");
+          f.ino = fstatSync(f.fd).ino;
+          f.offset = 0;
+          await show(f, readRest(f));
+        } catch {}
+      }
+    }
+    await Bun.sleep(FOLLOW_POLL_MS);
+  }
+}
+
+function openAtEnd(f: Followed): void {
+  try {
+    f.fd = openSync(f.path, "r");
+    const st = fstatSync(f.fd);
+    f.ino = st.ino;
+    f.offset = st.size;
+  } catch {
+    f.fd = null;
+  }
+}
+
+/** What was appended to the open file since the last read; from its start again when it
+ *  shrank (copytruncate). */
+function readRest(f: Followed): string {
+  const fd = f.fd!;
+  const size = fstatSync(fd).size;
+  if (size < f.offset) f.offset = 0;
+  const chunks: Buffer[] = [];
+  while (f.offset < size) {
+    const buf = Buffer.alloc(Math.min(READ_BYTES, size - f.offset));
+    const n = readSync(fd, buf, 0, buf.length, f.offset);
+    if (n <= 0) break;
+    f.offset += n;
+    chunks.push(buf.subarray(0, n));
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** F.1, F.2 ... up to the one that is the file with inode `ino` (what we were reading): the
+ *  ones before it, newest last. Empty when `ino` is not among the first few (logrotate's own
+ *  names, or too far behind): then only the new F is read. */
+function rotatedSince(path: string, ino: number): string[] {
+  const newer: string[] = [];
+  for (let n = 1; n <= 10; n++) {
+    const at = inodeOf(`${path}.${n}`);
+    if (at === null) return [];
+    if (at === ino) return newer.reverse();
+    newer.push(`${path}.${n}`);
+  }
+  return [];
+}
+
+function readWhole(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function inodeOf(path: string): number | null {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,139 @@
+// SPEC §13, pmtr's own messages and what `pmtr logs` shows without captured outputs: `-l FILE`
+// (appended, reopened by `pmtr reopen` after a move), a start error appended to the job's err
+// file, `pmtr logs -n` of direct out/err files (labelled) and of syslog / /dev/null outputs,
+// and a detaching pmtr with no syslog that says where its messages go and writes them there.
+
+import { describe, expect, test } from "bun:test";
+import { renameSync, writeFileSync } from "node:fs";
+import { join, PMTR, readOr, rmSync, runPmtr, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
+
+describe("pmtr's own log and pmtr logs (SPEC §13)", () => {
+  test.concurrent("-l FILE gets every message; pmtr reopen after mv writes a new FILE", async () => {
+    const dir = tempDir("pmtr-logs-own-");
+    const conf = writeConfig(dir, `job {\n  name idle\n  cmd /bin/sleep 600\n}\n`);
+    const logFile = join(dir, "pmtr.log");
+    const sock = join(dir, "pmtr.sock");
+    try {
+      await withPmtr(["-F", "-c", conf, "-s", sock, "-l", logFile], {}, async (p) => {
+        await p.waitLog("started job idle");
+        await waitFor("the start line in -l FILE", () => readOr(logFile).includes("started job idle"));
+        // Same lines as stderr, with a syslog-style timestamp and pmtr[PID].
+        expect(readOr(logFile)).toMatch(new RegExp(`^[A-Z][a-z]{2} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d pmtr\\[${p.pid}\\]: pmtr: starting$`, "m"));
+        renameSync(logFile, `${logFile}.1`);
+        const r = await runPmtr(["-s", sock, "reopen"]);
+        expect(r).toMatchObject({ code: 0, stdout: "log files reopened\n" });
+        await waitFor("the reopen in the new FILE", () => readOr(logFile).includes("reopened 1 log file"));
+        expect(readOr(`${logFile}.1`)).toContain("started job idle");
+        expect(readOr(logFile)).not.toContain("started job idle");
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test.concurrent("-l in a missing directory: exit 3 naming the file and the reason", async () => {
+    const dir = tempDir("pmtr-logs-own-");
+    const conf = writeConfig(dir, `job {\n  name idle\n  cmd /bin/sleep 600\n}\n`);
+    try {
+      const r = await runPmtr(["-F", "-c", conf, "-s", join(dir, "s"), "-l", join(dir, "no/such/pmtr.log")]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain(`cannot open log file ${join(dir, "no/such/pmtr.log")} (-l): No such file or directory`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test.concurrent("a failed start is appended to the err file; pmtr logs shows out and err labelled, and says where syslog and /dev/null go", async () => {
+    const dir = tempDir("pmtr-logs-own-");
+    const conf = writeConfig(dir, `
+job {
+  name web
+  cmd /bin/sleep 600
+  dir ${dir}/missing
+  err ${dir}/web.err
+}
+job {
+  name talk
+  cmd /bin/sh -c "for i in 1 2 3 4 5; do echo out $i; echo err $i >&2; done; exec sleep 600"
+  dir ${dir}
+  out talk.out
+  err talk.err
+}
+job {
+  name quiet
+  cmd /bin/sleep 600
+  err syslog
+}
+`);
+    try {
+      await withPmtr(["-F", "-c", conf, "-s", join(dir, "s")], {}, async (p) => {
+        await p.waitLog("job web failed to start");
+        await waitFor("the reason in web.err", () => readOr(join(dir, "web.err")).includes("pmtr: cannot start web"));
+        expect(readOr(join(dir, "web.err"))).toBe(`pmtr: cannot start web: dir: chdir ${dir}/missing: No such file or directory\n`);
+        const web = await runPmtr(["logs", "-c", conf, "web"]);
+        expect(web.code).toBe(0);
+        expect(web.stdout).toBe(`pmtr: cannot start web: dir: chdir ${dir}/missing: No such file or directory\n`);
+        expect(web.stderr).toBe("job web: stdout is discarded (out /dev/null)\n");
+
+        await waitFor("talk's 5 lines", () => readOr(join(dir, "talk.err")).includes("err 5"));
+        const talk = await runPmtr(["-c", conf, "logs", "talk", "-n", "2"]);
+        expect(talk).toMatchObject({ code: 0, stdout: `==> ${dir}/talk.out <==\nout 4\nout 5\n\n==> ${dir}/talk.err <==\nerr 4\nerr 5\n` });
+
+        const quiet = await runPmtr(["logs", "-c", conf, "quiet"]);
+        expect(quiet.stdout).toContain("job quiet: stdout is discarded (out /dev/null)");
+        expect(quiet.stdout).toMatch(/job quiet: stderr goes to syslog(: journalctl -t quiet|, tagged quiet)/);
+
+        const unknown = await runPmtr(["logs", "-c", conf, "nope"]);
+        expect(unknown).toMatchObject({ code: 4, stderr: `pmtr: no job named "nope" in ${conf}\n` });
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// A private mount namespace with a /dev of its own and no /dev/log in it, whatever the host has.
+const NO_SYSLOG = String.raw`
+set -eu
+dir=$1
+shift
+[ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/$PPID/ns/mnt)" ] || { echo "not in a private mount namespace" >&2; exit 97; }
+mkdir "$dir/host-dev"
+mount --rbind /dev "$dir/host-dev"
+mount -t tmpfs -o mode=0755,size=64k pmtr-e2e-dev /dev
+for node in null zero full random urandom tty; do
+  : > "/dev/$node"
+  mount --bind "$dir/host-dev/$node" "/dev/$node"
+done
+umount -l "$dir/host-dev"
+exec "$@"
+`;
+
+describe("detaching with no syslog (SPEC §13: never nowhere)", () => {
+  test.concurrent("says where messages will go and writes them there", async () => {
+    const dir = tempDir("pmtr-logs-detach-");
+    const conf = writeConfig(dir, `job {\n  name idle\n  cmd /bin/sleep 600\n}\n`);
+    const state = join(dir, "state");
+    const pidfile = join(dir, "pmtr.pid");
+    // As an ordinary user, so the file is under XDG_STATE_HOME and the test touches nothing
+    // outside its directory (as root it is /var/log/pmtr.log).
+    Bun.spawnSync(["chown", "-R", "nobody", dir]);
+    const proc = Bun.spawn(["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", NO_SYSLOG, "sh", dir,
+      "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "env", `XDG_STATE_HOME=${state}`, `XDG_RUNTIME_DIR=${dir}`,
+      PMTR, "-c", conf, "-p", pidfile, "-s", join(dir, "pmtr.sock")], { stdout: "pipe", stderr: "pipe" });
+    try {
+      const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+      expect({ code, stderr }).toEqual({ code: 0, stderr: `pmtr: no syslog at /dev/log: pmtr's messages go to ${state}/pmtr.log (choose another file with -l FILE)\n` });
+      const pid = Number(readOr(pidfile).trim());
+      await waitFor("the job's start in the log file", () => readOr(`${state}/pmtr.log`).includes("started job idle"));
+      expect(readOr(`${state}/pmtr.log`)).toContain(`pmtr[${pid}]: pmtr: managing 1 job`);
+      process.kill(pid, "SIGTERM");
+      await waitFor("the exit line", () => readOr(`${state}/pmtr.log`).includes("exiting on signal 15"), 15_000);
+    } finally {
+      const pid = Number(readOr(pidfile).trim());
+      if (pid > 0) try { process.kill(pid, "SIGKILL"); } catch {}
+      writeFileSync(join(dir, ".done"), "");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,35 @@
+// A MetricsServer on a loopback port over a hand-made job table, for the unit tests.
+
+import { createServer } from "node:net";
+import type { JobStatus } from "../../../src/control/target.ts";
+
+/** A port that was free a moment ago (bound to 0 and released). */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, host, () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export type Job = JobStatus & { ready?: boolean; reason?: string; startedAt?: number | null };
+
+export function job(over: Partial<Job> & { name: string }): Job {
+  return { state: "running", enabled: true, pid: null, sinceStartMs: null, restarts: 0, lastExit: null, cmd: "/bin/true", ...over };
+}
+
+/** promtool from Debian's `prometheus` package, or a failure naming the package. */
+export function promtool(): string {
+  const path = Bun.which("promtool");
+  if (path === null) throw new Error("promtool not found: install the Debian package `prometheus` (.ci/run does)");
+  return path;
+}
+
+export async function promtoolCheck(text: string): Promise<{ code: number; output: string }> {
+  const proc = Bun.spawn([promtool(), "check", "metrics"], { stdin: new TextEncoder().encode(text), stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, output: out + err };
+}
