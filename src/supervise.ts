@@ -24,6 +24,7 @@ import { watchConfig } from "./os/config-watch.ts";
 import { createDependsDigest } from "./os/depends-digest.ts";
 import { createRecorder, recordPath, stopPreviousGeneration } from "./os/generation.ts";
 import { detach, takeDaemonChild } from "./os/daemon.ts";
+import { createHookRunner } from "./os/hooks.ts";
 import { createLogger } from "./os/logger.ts";
 import { acquireInstanceLock } from "./os/instance-lock.ts";
 import { detachArgs } from "./os/log/detach-log.ts";
@@ -152,6 +153,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   inbox.onReopen(reopenFiles); // SIGUSR1: failures are logged by reopenFiles itself
   let alarm: Timer | null = null;
   let changeQueued = false;
+  const hooks = createHookRunner(spawner, log);
   const ports: Ports = {
     now: () => performance.now(),
     wallClock: () => Date.now(),
@@ -184,6 +186,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       }, Math.max(0, atMs - performance.now()));
     },
     log,
+    jobEvent: (event) => hooks.dispatch(event, event.spec),
     changed: () => {
       if (changeQueued) return;
       changeQueued = true;
@@ -348,6 +351,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       for (const watch of dependsWatches.values()) watch.close();
       udp.close();
       metrics.close();
+      hooks.close();
       void supervisor.shutdown().then(async () => {
         readiness.close();
         // The jobs are gone: their last lines are still in the pipes (or held by children

@@ -56,7 +56,7 @@ export function showHttp(address: HttpAddress): string {
 
 export class MetricsServer {
   private current: { readonly key: string; readonly server: Server<undefined> } | null = null;
-  private readonly usage = new GroupUsageCache();
+  private readonly usage = new GroupUsageCache({ refreshAhead: true });
 
   constructor(private readonly source: MetricsSource, private readonly log: ControlLog) {}
 
@@ -95,6 +95,7 @@ export class MetricsServer {
     // true: close open connections too, so a moved address is free at once.
     void this.current?.server.stop(true);
     this.current = null;
+    this.usage.close();
   }
 
   private async handle(request: Request): Promise<Response> {

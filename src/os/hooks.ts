@@ -14,6 +14,8 @@ import { makeJob } from "../config/defaults.ts";
 import type { JobSpec } from "../config/model.ts";
 import { hookMsg } from "../core/messages.ts";
 import type { ExitStatus, LogLevel, StartOutcome } from "../core/ports.ts";
+import { signalGroup } from "./process-group.ts";
+import type { Spawner } from "./spawn.ts";
 
 export const HOOK_LIMIT_MS = 30_000;
 
@@ -30,7 +32,7 @@ export interface HookEvent {
 export interface HookPorts {
   /** Start `spec` (through the one spawn path); `onExit` gets this run's exit. */
   start(spec: JobSpec, onExit: (status: ExitStatus) => void): Promise<StartOutcome>;
-  killGroup(pgid: number): void;
+  killGroup(pgid: number, signal: "SIGTERM" | "SIGKILL"): void;
   setTimer(action: () => void, ms: number): unknown;
   clearTimer(timer: unknown): void;
   log(level: LogLevel, message: string): void;
@@ -82,7 +84,7 @@ export class HookRunner {
     for (const { running, queue } of this.jobs.values()) {
       queue.length = 0;
       this.ports.clearTimer(running.timer);
-      if (running.pid !== null) this.ports.killGroup(running.pid);
+      if (running.pid !== null) this.ports.killGroup(running.pid, "SIGTERM");
     }
   }
 
@@ -127,9 +129,9 @@ export class HookRunner {
         if (early.status !== null) return onExit(early.status);
         entry.running.timer = this.ports.setTimer(() => {
           this.ports.log("warning", hookMsg.overtime(name, event.kind, pid, this.limitMs));
-          this.ports.killGroup(pid);
+          this.ports.killGroup(pid, "SIGKILL");
         }, this.limitMs);
-        if (this.closed) this.ports.killGroup(pid);
+        if (this.closed) this.ports.killGroup(pid, "SIGTERM");
       },
       (e) => {
         this.ports.log("err", hookMsg.cannotStart(name, event.kind, "spawn", e instanceof Error ? e.message : String(e)));
@@ -146,4 +148,23 @@ export function hookEnvironment(event: HookEvent, coalesced: number): string[] {
   else if (event.status?.kind === "signaled") env.push(`PMTR_EXIT_SIGNAL=${event.status.signal}`);
   env.push(`PMTR_RESTARTS=${event.restarts}`, `PMTR_RAN_MS=${Math.max(0, Math.round(event.ranMs))}`, `PMTR_COALESCED=${coalesced}`);
   return env;
+}
+
+/** The runner supervise.ts holds: hooks start through the jobs' own spawner (so they get the
+ *  same SPEC §3 context, user switch included), and their output lines reach pmtr's log
+ *  through its onOutputLine, tagged with the hook's name (NAME.on-exit). */
+export function createHookRunner(spawner: Pick<Spawner, "start">, log: HookPorts["log"]): HookRunner {
+  return new HookRunner({
+    start: (spec, onExit) => spawner.start(spec, { onExit }),
+    killGroup: (pgid, signal) => {
+      try {
+        signalGroup(pgid, signal);
+      } catch (e) {
+        log("err", `cannot send ${signal} to hook process group ${pgid}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    },
+    setTimer: (action, ms) => setTimeout(action, ms),
+    clearTimer: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
+    log,
+  });
 }

@@ -141,3 +141,18 @@ test("the address follows reloads; a port in use is logged and pmtr goes on; a n
     expect(web).toBeGreaterThan(0);
   });
 }, 60_000);
+
+test("a job that gives up: state failed, /readyz 503 saying so, its last exit and restarts", async () => {
+  await withMetrics((url) => [`metrics on ${url}`, job("web"), `job {\n  name flaky\n  cmd /bin/sh -c "exit 5"\n  backoff 100ms..100ms\n  give up after 3 in 1m\n}`].join("\n"), async ({ p, url }) => {
+    await jobRunning(p, "web", marker("web"));
+    await waitFor("flaky to be failed", async () => (await value(url, 'pmtr_job_state{name="flaky",state="failed"}')) === 1, 15_000);
+    const { values } = await scrape(url);
+    expect(values.get('pmtr_job_state{name="flaky",state="backoff"}')).toBe(0);
+    expect(values.get('pmtr_job_last_exit_code{name="flaky"}')).toBe(5);
+    expect(values.get('pmtr_job_restarts_total{name="flaky"}')).toBe(2);
+    expect(values.get('pmtr_job_up{name="flaky"}')).toBe(0);
+    const res = await fetch(`${url}/readyz`);
+    expect(res.status).toBe(503);
+    expect(await res.text()).toMatch(/^not ready: 1 of 2 jobs\nflaky: failed \(gave up[^\n]*\)\n$/);
+  });
+}, 60_000);

@@ -48,58 +48,120 @@ test("a group with no live process is absent", async () => {
 
 describe("GroupUsageCache", () => {
   const one: GroupUsage = { rssBytes: 4096, cpuSeconds: 1, processes: 1 };
-  function fake() {
+  function fake(refreshAhead = true) {
     let nowMs = 0;
     const scans: number[][] = [];
-    let release: () => void = () => {};
-    let gate: Promise<void> | null = null;
+    const timers: Array<{ at: number; action: () => void; live: boolean }> = [];
+    let gate: { promise: Promise<void>; open: () => void } | null = null;
     const cache = new GroupUsageCache({
       maxAgeMs: 5000,
+      keepWarmMs: 60_000,
+      refreshAhead,
       now: () => nowMs,
       scan: async (pgids) => {
         scans.push([...pgids]);
-        if (gate) await gate;
+        if (gate) await gate.promise;
         return new Map([...pgids].map((p) => [p, one]));
       },
+      setTimer: (action, ms) => {
+        const t = { at: nowMs + ms, action, live: true };
+        timers.push(t);
+        return () => (t.live = false);
+      },
     });
+    const flush = () => new Promise<void>((r) => setImmediate(r));
     return {
-      cache, scans,
-      advance: (ms: number) => (nowMs += ms),
-      hold: () => (gate = new Promise<void>((r) => (release = r))),
-      release: () => {
+      cache, scans, flush,
+      liveTimers: () => timers.filter((t) => t.live).length,
+      async advance(ms: number) {
+        nowMs += ms;
+        for (const t of timers) if (t.live && t.at <= nowMs) {
+          t.live = false;
+          t.action();
+        }
+        await flush();
+      },
+      hold() {
+        let open = () => {};
+        gate = { promise: new Promise<void>((r) => (open = r)), open: () => open() };
+      },
+      release() {
+        const g = gate;
         gate = null;
-        release();
+        g?.open();
       },
     };
   }
 
-  test("one scan serves every request until it is maxAgeMs old", async () => {
-    const f = fake();
+  test("without refreshAhead (status): a stale scan, or one that did not look for a group asked about, is waited for; no timers", async () => {
+    const f = fake(false);
     await f.cache.usage([10, 20]);
-    f.advance(4999);
-    await f.cache.usage([10, 20]);
+    await f.advance(4999);
     await f.cache.usage([20]);
     expect(f.scans.length).toBe(1);
-    f.advance(1);
-    await f.cache.usage([10, 20]);
+    const got = await f.cache.usage([10, 30]);
+    expect(f.scans).toEqual([[10, 20], [10, 30]]);
+    expect(got.get(30)).toEqual(one);
+    await f.advance(5000);
     expect(f.scans.length).toBe(2);
+    await f.cache.usage([10, 30]);
+    expect(f.scans.length).toBe(3);
+    expect(f.liveTimers()).toBe(0);
   });
 
-  test("a group the last scan did not look for triggers a new scan", async () => {
+  test("refreshAhead: only the first request waits for a scan; later ones are answered from the last", async () => {
+    const f = fake();
+    const first = await f.cache.usage([10, 20]);
+    expect(first.get(10)).toEqual(one);
+    expect(f.scans).toEqual([[10, 20]]);
+    f.hold();
+    // A scan in the background does not hold a request up: it gets the last table.
+    await f.advance(5000);
+    expect(f.scans.length).toBe(2);
+    expect(await f.cache.usage([10, 20])).toBe(first);
+    f.release();
+    await f.flush();
+    expect(await f.cache.usage([10, 20])).not.toBe(first);
+  });
+
+  test("while requests keep coming, scans run every maxAgeMs in the background, with the groups last asked for", async () => {
     const f = fake();
     await f.cache.usage([10]);
-    const got = await f.cache.usage([10, 30]);
+    await f.advance(4999);
+    expect(f.scans.length).toBe(1);
+    await f.cache.usage([10, 30]);
+    await f.advance(1);
     expect(f.scans).toEqual([[10], [10, 30]]);
+    const got = await f.cache.usage([10, 30]);
     expect(got.get(30)).toEqual(one);
   });
 
-  test("requests during a scan share it", async () => {
+  test("scans stop keepWarmMs after the last request, and start again with the next", async () => {
     const f = fake();
+    await f.cache.usage([10]);
+    for (let i = 0; i < 20; i++) await f.advance(5000);
+    const scans = f.scans.length;
+    expect(scans).toBeLessThanOrEqual(14); // 60 s of 5 s scans, then none
+    await f.advance(60_000);
+    expect(f.scans.length).toBe(scans);
+    expect(f.liveTimers()).toBe(0);
+    // After such a pause the table is too old to serve: this request waits for a new scan.
     f.hold();
-    const a = f.cache.usage([10]);
-    const b = f.cache.usage([10]);
+    let answered = false;
+    const next = f.cache.usage([10]).then(() => (answered = true));
+    await f.flush();
+    expect(answered).toBe(false);
     f.release();
-    expect(await a).toBe(await b);
+    await next;
+    expect(f.scans.length).toBe(scans + 1);
+  });
+
+  test("close cancels the next scan", async () => {
+    const f = fake();
+    await f.cache.usage([10]);
+    expect(f.liveTimers()).toBe(1);
+    f.cache.close();
+    await f.advance(10_000);
     expect(f.scans.length).toBe(1);
   });
 });
