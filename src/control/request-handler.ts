@@ -87,6 +87,10 @@ async function act(op: ActionOp, before: readonly JobStatus[], ctx: HandlerConte
   const settle = () => {
     const now = current();
     const at = clock();
+    // A job waiting for another job of the same command (`start --all` of a chain of `after`s)
+    // gets its "waiting" answer only once the rest of the command has its answers: by then what
+    // it waits for has started, or has failed to.
+    const waiting = new Map<string, ActionResult>();
     for (const job of pending) {
       if (results.has(job.name)) continue;
       const nowJob = now.get(job.name);
@@ -102,7 +106,11 @@ async function act(op: ActionOp, before: readonly JobStatus[], ctx: HandlerConte
         else runningSince.set(job.name, { pid: nowJob.pid, sinceMs: at });
       } else runningSince.delete(job.name);
       const outcome = outcomeOf(op, job, nowJob, runningForMs);
-      if (outcome) results.set(job.name, outcome);
+      if (outcome && nowJob.state === "waiting") waiting.set(job.name, outcome);
+      else if (outcome) results.set(job.name, outcome);
+    }
+    if (pending.every((job) => results.has(job.name) || waiting.has(job.name))) {
+      for (const [name, outcome] of waiting) results.set(name, outcome);
     }
     return pending.every((job) => results.has(job.name));
   };

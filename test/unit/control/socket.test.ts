@@ -216,6 +216,20 @@ describe("actions", () => {
     expect(await client({ op: "start", names: ["off"] })).toEqual({ code: 0, out: "off: ran and exited 0 (exit 0 after 0.1 s: not restarted)\n", err: "" });
   });
 
+  test("a job waiting for another one of the same command gets its answer after the rest", async () => {
+    target.jobs = [
+      job("db", { state: "stopped", pid: null, reason: "stopped by pmtr stop at 14:02" }),
+      job("api", { state: "stopped", pid: null, reason: "stopped by pmtr stop at 14:02" }),
+    ];
+    await start();
+    target.act = () => {
+      target.update("db", { state: "running", pid: 801, reason: "up 0 s" });
+      target.update("api", { state: "waiting", reason: "waiting for db to be started" });
+      setTimeout(() => { target.update("api", { state: "running", pid: 802, reason: "up 0 s" }); server!.changed(); }, 200);
+    };
+    expect(await client({ op: "start", names: [], all: true })).toEqual({ code: 0, out: "db: started [801]\napi: started [802]\n", err: "" });
+  });
+
   test("the daemon waits as long as the job's own deadline says, then names where it is stuck", async () => {
     await start();
     target.update("off", says({ state: "stopped", reason: "stopped by pmtr stop at 14:02", deadlineMs: 300 }));
