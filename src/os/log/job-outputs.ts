@@ -87,12 +87,12 @@ export function createJobOutputs(log: (level: LogLevel, message: string) => void
     let where: string;
     if (streamRoute(job, stream) === "console") {
       const writer = consoleFor(stream);
-      sink = { write: (lines) => writer.writeLines(job.name, lines) };
+      sink = { write: (head, lines) => writer.writeLines(job.name, head.length === 0 ? lines : Buffer.concat([head, lines])) };
       where = stream === "out" ? "pmtr's stdout" : "pmtr's stderr";
     } else {
       const path = shownPath(job.dir, job[stream]);
       const file = acquireFile(job, path, identity);
-      sink = { write: (lines) => file.append(lines) };
+      sink = { write: (head, lines) => file.appendBoth(head, lines) };
       release = () => releaseFile(path);
       where = path;
     }
