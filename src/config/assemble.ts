@@ -15,7 +15,9 @@ import { show } from "./show.ts";
 
 export function assemble(main: ParsedFile, included: readonly ParsedFile[]): ParseResult {
   const parts = [main, ...included];
-  const listOf = new Map<string, ErrorList>(parts.map((p) => [p.parsed.file, p.errors]));
+  // Fresh lists: a ParsedFile may be reused across reloads (config-file.ts caches them by
+  // content), so the errors found across files must not stick to it.
+  const listOf = new Map<string, ErrorList>(parts.map((p) => [p.parsed.file, p.errors.copy()]));
   const places: Places = {
     add: (job, line, message) => listOf.get(job.spec.source.file)?.add(line, message),
     place: (from, to, line) => placeName(from.spec.source.file, to.spec.source.file, line),
@@ -24,7 +26,7 @@ export function assemble(main: ParsedFile, included: readonly ParsedFile[]): Par
   const declared = checkNames(parts, listOf);
   const after = resolveAfter(jobs, declared, places);
 
-  const errors = capErrors(parts.flatMap((p) => p.errors.byLine()));
+  const errors = capErrors(parts.flatMap((p) => listOf.get(p.parsed.file)?.byLine() ?? []));
   if (errors.length > 0) return deepFreeze({ ok: false, errors });
   return deepFreeze({
     ok: true,

@@ -52,6 +52,13 @@ export class ErrorList {
     return capErrors(this.byLine());
   }
 
+  /** A new list with the same errors, for adding more without changing this one. */
+  copy(): ErrorList {
+    const list = new ErrorList(this.file);
+    list.list.push(...this.list);
+    return list;
+  }
+
   /** By line, stable within a line, all of them. */
   byLine(): ConfigError[] {
     return this.list.map((e, i) => ({ e, i })).sort((a, b) => a.e.line - b.e.line || a.i - b.i).map(({ e }) => e);

@@ -15,9 +15,16 @@ const NOT_A_FILE = new Set(["/dev/null", "syslog", "console"]);
 export function runtimeWarnings(config: Config): string[] {
   const lines: string[] = [];
   const seen = new Set<string>();
+  // 1000 jobs name a handful of users and directories: each looked up once (getpwnam reads
+  // /etc/passwd every time).
+  const users = new Map<string, User | null>();
+  const lookup = (name: string) => {
+    if (!users.has(name)) users.set(name, lookupUser(name));
+    return users.get(name) ?? null;
+  };
   for (const job of config.jobs) {
     const at = (w: Warning) => job.source.lines?.[w.keyword] ?? job.source.line;
-    for (const w of jobWarnings(job).sort((x, y) => at(x) - at(y))) {
+    for (const w of jobWarnings(job, lookup).sort((x, y) => at(x) - at(y))) {
       // The instances of one definition share its lines: each warning once.
       const line = `${job.source.file}:${at(w)}: warning: job ${job.instance?.base ?? job.name}: ${w.message}`;
       if (!seen.has(line)) lines.push(line);
@@ -32,11 +39,11 @@ interface Warning {
   readonly message: string;
 }
 
-function jobWarnings(job: JobSpec): Warning[] {
+function jobWarnings(job: JobSpec, lookup: (name: string) => User | null): Warning[] {
   const out: Warning[] = [];
   let user: User | null = null;
   if (job.user !== null) {
-    user = lookupUser(job.user);
+    user = lookup(job.user);
     if (user === null) out.push({ keyword: "user", message: `user ${job.user} does not exist (the job will fail to start)` });
   }
   const dir = stat(job.dir);

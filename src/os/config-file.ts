@@ -46,10 +46,11 @@ export function readConfigFile(path: string, opts: ReadOptions): LoadedConfig {
     const hash = createHash("sha256").update(read.bytes);
     const text = decodeText(read.bytes);
     if (typeof text !== "string") return failed(path, [`${path}: ${text.problem}`], hash.digest("hex"), []);
-    const main = parseFile(text, path, false);
+    const main = parsed(text, path, false, read.bytes);
     const includes = includePatterns(main);
     const { parts, problems } = readIncluded(path, includes, owner, hash);
     const digest = hash.digest("hex");
+    rotateParseCache();
     const result = assemble(main, parts);
     if (result.ok && problems.length === 0) return { ok: true, config: result.config, digest, includes };
     return failed(path, [...(result.ok ? [] : formatErrors(path, result.errors)), ...problems], digest, includes);
@@ -57,6 +58,27 @@ export function readConfigFile(path: string, opts: ReadOptions): LoadedConfig {
     // Not expected; a last guard so that a surprise is one line, never a stack trace.
     return failed(path, [`${path}: cannot read the configuration file: ${e instanceof Error ? e.message : String(e)}`], null, []);
   }
+}
+
+/** Each file's parse by its path and content, from the last read: an edit of one of 100
+ *  included files re-parses that file only (the parse of 1000 jobs is most of a reload's
+ *  work). Parsing is pure, so the same bytes always give the same ParsedFile. */
+let parseCache = new Map<string, { readonly digest: string; readonly part: ParsedFile }>();
+let parseCacheNext = new Map<string, { readonly digest: string; readonly part: ParsedFile }>();
+
+function parsed(text: string, file: string, included: boolean, bytes: Uint8Array): ParsedFile {
+  const key = `${included ? "i" : "m"}\0${file}`;
+  const digest = createHash("sha256").update(bytes).digest("hex");
+  const hit = parseCache.get(key) ?? parseCacheNext.get(key);
+  const part = hit?.digest === digest ? hit.part : parseFile(text, file, included);
+  parseCacheNext.set(key, { digest, part });
+  return part;
+}
+
+/** Keeps the entries of the read that just finished, drops the rest. */
+function rotateParseCache(): void {
+  parseCache = parseCacheNext;
+  parseCacheNext = new Map();
 }
 
 function failed(path: string, messages: string[], digest: string | null, includes: readonly string[]): LoadedConfig {
@@ -85,7 +107,7 @@ function readIncluded(mainPath: string, patterns: readonly string[], owner: Owne
       hash.update(`\0${file}\0`).update(read.bytes);
       const text = decodeText(read.bytes);
       if (typeof text !== "string") problems.push(`${file}: ${text.problem}`);
-      else parts.push(parseFile(text, file, true));
+      else parts.push(parsed(text, file, true, read.bytes));
     }
   }
   return { parts, problems };

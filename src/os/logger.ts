@@ -10,9 +10,10 @@
 // Job lines go to syslog tagged `NAME[PID]` (journald's /dev/log included, so they carry the
 // job's name there too); without syslog they go to stderr as `NAME[PID]: line`.
 
-import { fstatSync, writeSync } from "node:fs";
+import { fstatSync } from "node:fs";
 import type { LogLevel } from "../core/ports.ts";
 import { createLineSplitter, type LineSplitter } from "./line-splitter.ts";
+import { createStderrWriter } from "./stderr-writer.ts";
 import { DEFAULT_SYSLOG_PATH, SEVERITY, openSyslog, sanitize, type Syslog } from "./syslog.ts";
 
 export interface Logger {
@@ -34,14 +35,20 @@ export interface LoggerOptions {
   syslogPath?: string;
   /** Default process.env; read for JOURNAL_STREAM. */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Default: write to fd 2. */
+  /** Default: write to fd 2, never blocking (src/os/stderr-writer.ts). */
   writeStderr?: (text: string) => void;
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
   const env = opts.env ?? process.env;
-  const writeStderr = opts.writeStderr ?? writeFd2;
   const journal = isJournalStream(env.JOURNAL_STREAM);
+  // What stderr could not take is dropped and counted (fault 2 of issue 12); the count is said
+  // in the same form as every other line, when stderr takes lines again.
+  const stderr = opts.writeStderr ? null : createStderrWriter((n) => {
+    const text = `${n} log lines dropped: stderr not keeping up`;
+    return journal ? `<${SEVERITY.warning}>${text}\n` : `pmtr[${process.pid}]: ${text}\n`;
+  });
+  const writeStderr = opts.writeStderr ?? ((text: string) => stderr!.write(text));
   const syslog: Syslog | null = openSyslog(opts.syslogPath ?? DEFAULT_SYSLOG_PATH);
 
   const toStderr = (level: LogLevel, tag: string, pid: number, text: string) => {
@@ -73,6 +80,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       const lost = syslog?.close() ?? 0;
       // Said on stderr only: syslog is what did not take them.
       if (lost > 0) toStderr("warning", "pmtr", process.pid, `${lost} syslog record(s) not delivered: syslog at ${syslog!.path} did not accept them before pmtr exited`);
+      stderr?.close();
     },
   };
 }
@@ -95,15 +103,5 @@ export function isJournalStream(value: string | undefined, fd = 2): boolean {
     return st.dev === BigInt(m[1]!) && st.ino === BigInt(m[2]!);
   } catch {
     return false;
-  }
-}
-
-/** Synchronous, so messages keep their order and a crash loses none; a stderr that refuses
- *  (closed, non-blocking and full) loses the message rather than stopping pmtr. */
-function writeFd2(text: string): void {
-  try {
-    writeSync(2, text);
-  } catch {
-    // nowhere left to report it
   }
 }

@@ -163,3 +163,16 @@ describe("include", () => {
     });
   });
 });
+
+describe("reading again (reloads)", () => {
+  test("an unchanged file read again gives the same result, errors across files included, never accumulated", () => {
+    const { main, d } = setup({ "a.conf": job("web"), "b.conf": job("web") });
+    const first = failure(read(main));
+    expect(failure(read(main))).toEqual(first);
+    expect(first).toHaveLength(2);
+    writeFileSync(join(d, "b.conf"), job("other"));
+    expect(ok(read(main)).config.jobs.map((j) => j.name)).toEqual(["web", "other"]);
+    writeFileSync(join(d, "b.conf"), job("web"));
+    expect(failure(read(main))).toEqual(first);
+  });
+});
