@@ -131,7 +131,7 @@ describe("status", () => {
     const field = (label: string) => lines.find((l) => l.startsWith(`  ${label} `))?.slice(2 + label.length).trim();
     expect(field("state")).toMatch(/^running: up \d/);
     expect(field("pid")).toBe(String(pid));
-    expect(field("started")).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\S+ ago\)$/);
+    expect(field("started")).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\S+( s)? ago\)$/);
     expect(field("command")).toBe('/bin/sh -c "/bin/sleep 600 & /bin/sleep 601 & wait" "hello world"');
     expect(field("dir")).toBe(dir);
     expect(field("out")).toBe("web.log");
@@ -149,7 +149,7 @@ describe("status", () => {
     // Both read RSS at slightly different moments of idle sleeps: the same within a margin.
     expect(web.usage!.rssBytes).toBeGreaterThan(mine.rssBytes / 2);
     expect(web.usage!.rssBytes).toBeLessThan(mine.rssBytes * 2);
-    expect((await jobs()).crash!.usage).toBeNull();
+    expect((await jobs()).off!.usage).toBeNull(); // no process, no usage
   });
 
   test("--json matches the JSON Schema in the README, in every state", async () => {
