@@ -108,7 +108,11 @@ afterAll(async () => {
 
 describe("status", () => {
   test("the table: one sentence per job saying why; exit 3 while a job meant to run does not", async () => {
-    const { code, stdout, stderr } = await client("status");
+    // crash restarts every 10 s and lives a few ms: take a table that shows it between runs.
+    const { code, stdout, stderr } = await waitFor("a table with crash in backoff", async () => {
+      const r = await client("status");
+      return /^crash +backoff /m.test(r.stdout) ? r : null;
+    });
     expect(stderr).toBe("");
     const lines = stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^NAME +STATE +PID +RESTARTS +LAST EXIT +INFO$/);
