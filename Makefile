@@ -4,7 +4,7 @@
 PREFIX  ?= /usr
 DESTDIR ?=
 BUN     := node_modules/.bin/bun
-SOURCES := $(shell find src -name '*.ts') package.json
+SOURCES := $(shell find src -name '*.ts' -o -name '*.c') package.json
 BUILD_FLAGS := --compile --minify --bytecode --format=esm \
 	--no-compile-autoload-dotenv --no-compile-autoload-bunfig
 

@@ -1,9 +1,10 @@
-// A job's `user`, by name or numeric uid, through getpwnam/getpwuid: they consult NSS, so
-// users from LDAP or sssd work as they do for login. Only the exec helper calls this, so a
-// slow directory service delays that one start, never pmtr's event loop.
+// A job's `user`, by name or numeric uid, through getpwnam/getpwuid and getgrouplist: they
+// consult NSS, so users and groups from LDAP or sssd work as they do for login. Resolved in
+// pmtr before each start of a job with a `user` (the spawned child may call nothing that
+// allocates or loads libraries), so a slow directory service delays pmtr while it answers.
 
-import { dlopen, read, CString, type Pointer } from "bun:ffi";
-import { libcPath } from "./libc-path.ts";
+import { CString, read, type Pointer } from "bun:ffi";
+import { cstr, libc } from "./libc.ts";
 
 export interface User {
   readonly name: string;
@@ -11,22 +12,47 @@ export interface User {
   readonly gid: number;
   readonly home: string;
   readonly shell: string;
+  /** No passwd entry: a bare numeric uid (README: `user 54321` works without one). */
+  readonly unlisted?: true;
 }
 
-function openLibc() {
-  return dlopen(libcPath(), {
-    getpwnam: { args: ["ptr"], returns: "ptr" },
-    getpwuid: { args: ["u32"], returns: "ptr" },
-  }).symbols;
-}
+/** uids and gids are 32-bit; (uid_t)-1 means "no change" to setuid and is refused. */
+const MAX_ID = 0xfffffffe;
 
-let libc: ReturnType<typeof openLibc> | undefined;
-
-/** The passwd entry for `nameOrUid` ("daemon" or "1"), or null when there is none. */
+/** The passwd entry for `nameOrUid` ("daemon" or "1"), or null when there is none. A numeric
+ *  uid without an entry (a container image's `user 54321`, or `54321:100` for an explicit
+ *  group) is still a user: that uid, the given gid or else the same number as gid, no
+ *  supplementary groups, HOME `/`, SHELL `/bin/sh`, named by the number. */
 export function lookupUser(nameOrUid: string): User | null {
-  libc ??= openLibc();
-  const entry = /^\d+$/.test(nameOrUid) ? libc.getpwuid(Number(nameOrUid)) : libc.getpwnam(Buffer.from(`${nameOrUid}\0`));
-  return entry === null ? null : readPasswd(entry as Pointer);
+  const c = libc();
+  const numeric = nameOrUid.match(/^(\d+)(?::(\d+))?$/);
+  if (numeric === null) {
+    const entry = c.getpwnam(cstr(nameOrUid));
+    return entry === null ? null : readPasswd(entry as Pointer);
+  }
+  const uid = Number(numeric[1]);
+  const gid = numeric[2] === undefined ? null : Number(numeric[2]);
+  if (uid > MAX_ID || (gid !== null && gid > MAX_ID)) return null;
+  const entry = c.getpwuid(uid);
+  if (entry !== null) {
+    const user = readPasswd(entry as Pointer);
+    return gid === null ? user : { ...user, gid };
+  }
+  return { name: String(uid), uid, gid: gid ?? uid, home: "/", shell: "/bin/sh", unlisted: true };
+}
+
+/** The user's groups as initgroups would set them: `gid` and every group listing the user;
+ *  only `gid` for a uid without a passwd entry (no name for a group to list). */
+export function groupList(user: User): Uint32Array {
+  if (user.unlisted) return Uint32Array.of(user.gid);
+  const count = new Int32Array(1);
+  let groups = new Uint32Array(32);
+  for (;;) {
+    count[0] = groups.length;
+    if (libc().getgrouplist(cstr(user.name), user.gid, groups, count) >= 0) return groups.slice(0, count[0]!);
+    // -1: too small, and count now holds the number needed.
+    groups = new Uint32Array(Math.max(count[0]!, groups.length * 2));
+  }
 }
 
 /** struct passwd on 64-bit Linux (glibc and musl): name, passwd, uid, gid, gecos, dir, shell. */
