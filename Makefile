@@ -4,7 +4,7 @@
 PREFIX  ?= /usr
 DESTDIR ?=
 BUN     := node_modules/.bin/bun
-SOURCES := $(shell find src -name '*.ts') package.json
+SOURCES := $(shell find src -name '*.ts' -o -name '*.c') package.json
 BUILD_FLAGS := --compile --minify --bytecode --format=esm \
 	--no-compile-autoload-dotenv --no-compile-autoload-bunfig
 
@@ -31,12 +31,16 @@ DIST_ARCHES := x64 arm64
 DIST_BINARIES := $(foreach a,$(DIST_ARCHES),dist/pmtr-$(VERSION)-linux-$(a))
 
 # One binary per architecture (glibc), with the same flags as dist/pmtr; bun fetches each
-# target's runtime from the npm registry once. Each prints its version, checked here.
+# target's runtime from the npm registry once. x64 uses Bun's baseline runtime (x86-64-v2,
+# any x64 CPU since 2008): the default one needs AVX2 and dies with SIGILL on older CPUs and on
+# VMs with a conservative CPU model, which small hosts often are. It costs ~5 % of start-up.
 dist: $(DIST_BINARIES) dist/SHA256SUMS
 
+DIST_TARGET_x64 := bun-linux-x64-baseline
+DIST_TARGET_arm64 := bun-linux-arm64
 dist/pmtr-$(VERSION)-linux-%: node_modules/.installed $(SOURCES)
 	@mkdir -p dist
-	$(BUN) build $(BUILD_FLAGS) --target=bun-linux-$* src/main.ts --outfile $@.tmp
+	$(BUN) build $(BUILD_FLAGS) --target=$(DIST_TARGET_$*) src/main.ts --outfile $@.tmp
 	@mv $@.tmp $@
 
 dist/SHA256SUMS: $(DIST_BINARIES)

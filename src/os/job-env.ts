@@ -1,7 +1,6 @@
 // The environment of one run of a job (SPEC §3): pmtr's environment, then, with `user`, HOME,
 // USER, LOGNAME and SHELL of that user, then the job's `env` entries in file order, so an
-// `env` entry wins over both. Pure, shared by the exec helper and the direct spawn path so
-// both give a job the same environment.
+// `env` entry wins over both. Pure.
 
 export interface UserVars {
   readonly name: string;
@@ -33,4 +32,10 @@ export function jobEnvironment(
 /** "NAME=VALUE" strings for execve. */
 export function envStrings(env: Map<string, string>): string[] {
   return Array.from(env, ([name, value]) => `${name}=${value}`);
+}
+
+/** `path` as the job sees it: relative paths are relative to its dir. Not normalised, so that
+ *  "../x" under a symlinked dir resolves as it does after chdir. */
+export function shownPath(dir: string, path: string): string {
+  return path.startsWith("/") ? path : dir.endsWith("/") ? `${dir}${path}` : `${dir}/${path}`;
 }

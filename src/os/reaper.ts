@@ -1,61 +1,49 @@
 // Reaping orphans. Any process a job leaves behind (a daemon that double-forks, a crashed
-// job's helper) is reparented to the nearest child subreaper, or to PID 1; pmtr is one or the
+// job's child) is reparented to the nearest child subreaper, or to PID 1; pmtr is one or the
 // other, so it must wait() for them or they accumulate as zombies (SPEC §9).
 //
-// Never waitpid(-1): it would also collect the statuses of the processes Bun spawned, which
-// Bun waits for itself by pid, and the runtime crashes when one is stolen. So orphans are
-// reaped by pid: list pmtr's children, skip the ones Bun owns, and waitpid(pid, WNOHANG) the
-// rest. Run it when SIGCHLD arrives.
+// Never waitpid(-1): it would also collect the exits of the processes pmtr started itself
+// (spawn/children.ts collects those, by pid, and hands them to whoever started them) and of
+// any process Bun spawned (Bun waits for those by pid, and crashes when one is stolen). So
+// orphans are reaped by pid: list pmtr's children, skip the ones spawn/children.ts tracks and
+// the ones Bun owns, and waitpid(pid, WNOHANG) the rest. Run it when SIGCHLD arrives.
 //
 // Which children does Bun own? Bun holds a pidfd for each child it spawned, from the spawn
-// until it has collected the exit, so every pid named by one of our pidfds is skipped. That
-// closes the window a caller-kept list leaves open (an exec helper that fails and exits before
-// its start has resolved, so before the caller knows its pid). The caller's `skip` set is the
-// second line of defence, for a kernel without pidfds where Bun waits by pid on SIGCHLD.
+// until it has collected the exit, so every pid named by one of our pidfds is skipped. The
+// caller's `skip` set is a further line of defence.
 
-import { dlopen, read } from "bun:ffi";
+import { read } from "bun:ffi";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { libcPath } from "./libc-path.ts";
+import { errnoText, libc } from "./libc.ts";
+import { trackedPids } from "./spawn/children.ts";
 
 const PR_SET_CHILD_SUBREAPER = 36;
 const WNOHANG = 1;
 /** Also children whose exit signal is not SIGCHLD (cloned without it): still zombies to us. */
 const __WALL = 0x4000_0000;
 
-let libc: ReturnType<typeof openLibc> | undefined;
-function openLibc() {
-  return dlopen(libcPath(), {
-    prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
-    waitpid: { args: ["i32", "ptr", "i32"], returns: "i32" },
-    __errno_location: { args: [], returns: "ptr" },
-    strerror: { args: ["i32"], returns: "cstring" },
-  }).symbols;
-}
-
 /** Makes orphans of pmtr's descendants come to pmtr instead of init. PID 1 already receives
  *  every orphan, so there it does nothing. Returns null, or the OS error text on failure. */
 export function becomeSubreaper(): string | null {
   if (process.pid === 1) return null;
-  libc ??= openLibc();
-  if (libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) === 0) return null;
-  const errnoPtr = libc.__errno_location();
-  return `cannot become a child subreaper: ${String(libc.strerror(errnoPtr === null ? 0 : read.i32(errnoPtr, 0)))} (orphaned processes of jobs go to init instead)`;
+  if (libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) === 0) return null;
+  const errnoPtr = libc().__errno_location();
+  return `cannot become a child subreaper: ${errnoText(errnoPtr === null ? 0 : read.i32(errnoPtr, 0))} (orphaned processes of jobs go to init instead)`;
 }
 
-/** Reaps every exited child of pmtr that Bun does not own and whose pid is not in `skip` (the
- *  pids pmtr spawned itself, kept there until Bun has reported their exit). Returns the pids
- *  reaped. */
-export function reapOrphans(skip: ReadonlySet<number>): number[] {
-  libc ??= openLibc();
+/** Reaps every exited child of pmtr that is neither tracked by spawn/children.ts, nor owned by
+ *  Bun, nor in `skip`. Returns the pids reaped. */
+export function reapOrphans(skip: ReadonlySet<number> = new Set()): number[] {
   const status = new Int32Array(1);
   const reaped: number[] = [];
-  const candidates = childPids().filter((pid) => !skip.has(pid));
+  const tracked = trackedPids();
+  const candidates = childPids().filter((pid) => !skip.has(pid) && !tracked.has(pid));
   if (candidates.length === 0) return reaped;
   const owned = bunOwnedPids();
   for (const pid of candidates) {
     if (owned.has(pid)) continue;
     // 0: still running; -1: not ours any more (reaped meanwhile). Only pid means reaped.
-    if (libc.waitpid(pid, status, WNOHANG | __WALL) === pid) reaped.push(pid);
+    if (libc().waitpid(pid, status, WNOHANG | __WALL) === pid) reaped.push(pid);
   }
   return reaped;
 }

@@ -1,6 +1,6 @@
 // Whether only root can change a file that pmtr, running as root, acts on: the configuration
 // file (config-file.ts), the `depends` files (depends-digest.ts) and a root job's `in` file
-// (exec-helper.ts, exec-direct.ts). Like sshd's StrictModes: a file that someone else owns or
+// (spawn/request.ts, spawn.c). Like sshd's StrictModes: a file that someone else owns or
 // may write is a way for them to act as root. Each fault comes with the command that fixes it,
 // so every refusal can say what to do.
 //

@@ -1,9 +1,10 @@
-// A job's `user`, by name or numeric uid, through getpwnam/getpwuid: they consult NSS, so
-// users from LDAP or sssd work as they do for login. Only the exec helper calls this, so a
-// slow directory service delays that one start, never pmtr's event loop.
+// A job's `user`, by name or numeric uid, through getpwnam/getpwuid and getgrouplist: they
+// consult NSS, so users and groups from LDAP or sssd work as they do for login. Resolved in
+// pmtr before each start of a job with a `user` (the spawned child may call nothing that
+// allocates or loads libraries), so a slow directory service delays pmtr while it answers.
 
-import { dlopen, read, CString, type Pointer } from "bun:ffi";
-import { libcPath } from "./libc-path.ts";
+import { CString, read, type Pointer } from "bun:ffi";
+import { cstr, libc } from "./libc.ts";
 
 export interface User {
   readonly name: string;
@@ -13,20 +14,23 @@ export interface User {
   readonly shell: string;
 }
 
-function openLibc() {
-  return dlopen(libcPath(), {
-    getpwnam: { args: ["ptr"], returns: "ptr" },
-    getpwuid: { args: ["u32"], returns: "ptr" },
-  }).symbols;
-}
-
-let libc: ReturnType<typeof openLibc> | undefined;
-
 /** The passwd entry for `nameOrUid` ("daemon" or "1"), or null when there is none. */
 export function lookupUser(nameOrUid: string): User | null {
-  libc ??= openLibc();
-  const entry = /^\d+$/.test(nameOrUid) ? libc.getpwuid(Number(nameOrUid)) : libc.getpwnam(Buffer.from(`${nameOrUid}\0`));
+  const c = libc();
+  const entry = /^\d+$/.test(nameOrUid) ? c.getpwuid(Number(nameOrUid)) : c.getpwnam(cstr(nameOrUid));
   return entry === null ? null : readPasswd(entry as Pointer);
+}
+
+/** The user's groups as initgroups would set them: `gid` and every group listing the user. */
+export function groupList(user: User): Uint32Array {
+  const count = new Int32Array(1);
+  let groups = new Uint32Array(32);
+  for (;;) {
+    count[0] = groups.length;
+    if (libc().getgrouplist(cstr(user.name), user.gid, groups, count) >= 0) return groups.slice(0, count[0]!);
+    // -1: too small, and count now holds the number needed.
+    groups = new Uint32Array(Math.max(count[0]!, groups.length * 2));
+  }
 }
 
 /** struct passwd on 64-bit Linux (glibc and musl): name, passwd, uid, gid, gecos, dir, shell. */

@@ -1,38 +1,33 @@
-// Starting a job: latency of createSpawner().start() until the job has been exec'd, through the
-// direct path and through the exec helper, the helper's peak memory, and a burst of helper
-// starts under the concurrency bound. Prints numbers; docs/PERFORMANCE.md quotes them.
-// Run `make` first: the helper is dist/pmtr.
+// Starting a process: latency of createSpawner().start() until the job has been exec'd (it is
+// synchronous: clone + SPEC §3's steps + execve in spawn.c), for a plain job and for one with
+// every setting; a burst of 100 `nice 5` starts; and what compiling the spawn routine costs
+// (time, and RSS of a fresh process before and after). Prints numbers; docs/PERFORMANCE.md
+// quotes them.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { makeJob } from "../../src/config/defaults.ts";
 import type { JobSpec } from "../../src/config/model.ts";
 import { createSpawner } from "../../src/os/spawn.ts";
 
-const PMTR = resolve(import.meta.dir, "../../dist/pmtr");
-const RUNS = 41;
-const WARMUP = 5;
+const RUNS = 201;
+const WARMUP = 20;
 
 const exited = new Map<number, () => void>();
-const exitWaits = new Map<number, Promise<void>>();
+const done = new Set<number>();
 const onExit = (pid: number) => {
-  const done = exited.get(pid);
-  if (done) done();
-  else exitWaits.set(pid, Promise.resolve());
+  const resolve = exited.get(pid);
+  if (resolve) resolve();
+  else done.add(pid);
 };
-const waitExit = (pid: number) =>
-  exitWaits.get(pid) ?? new Promise<void>((r) => exited.set(pid, r));
+const waitExit = (pid: number) => (done.delete(pid) ? Promise.resolve() : new Promise<void>((r) => exited.set(pid, r)));
 
-function job(over: Partial<JobSpec> = {}): JobSpec {
-  return makeJob({ name: "bench", argv: ["/bin/true"], ...over });
-}
-
+const job = (over: Partial<JobSpec> = {}): JobSpec => makeJob({ name: "bench", argv: ["/bin/true"], ...over });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
+const fmt = (ms: number) => `${ms.toFixed(3)} ms`;
 
-async function latency(label: string, allowDirect: boolean, j: JobSpec): Promise<number> {
-  const sp = createSpawner({ helperPath: PMTR, onExit, allowDirect });
+async function latency(label: string, j: JobSpec): Promise<void> {
+  const sp = createSpawner({ onExit });
   const times: number[] = [];
   for (let i = 0; i < WARMUP + RUNS; i++) {
     const t0 = performance.now();
@@ -42,78 +37,42 @@ async function latency(label: string, allowDirect: boolean, j: JobSpec): Promise
     await waitExit(outcome.pid);
     if (i >= WARMUP) times.push(ms);
   }
-  const m = median(times);
-  console.log(`${label.padEnd(44)} median ${fmt(m)}  (min ${fmt(Math.min(...times))}, max ${fmt(Math.max(...times))})`);
-  return m;
+  console.log(`${label.padEnd(52)} median ${fmt(median(times))}  (min ${fmt(Math.min(...times))}, max ${fmt(Math.max(...times))})`);
 }
 
-/** Peak and current memory of a helper that has done all its work but the open of `in`:
- *  a FIFO without a writer holds it there, just before execve. */
-async function helperMemory(dir: string): Promise<void> {
-  const fifo = join(dir, "fifo");
-  Bun.spawnSync(["/usr/bin/mkfifo", fifo]);
-  const before = new Set(children());
-  const sp = createSpawner({ helperPath: PMTR, onExit, allowDirect: false });
-  const pending = sp.start(job({ in: fifo }));
-  let pid: number | undefined;
-  const deadline = Date.now() + 5000;
-  while (pid === undefined && Date.now() < deadline) {
-    await Bun.sleep(5);
-    pid = children().find((p) => !before.has(p) && isBlockedInOpen(p));
-  }
-  if (pid === undefined) throw new Error("helper did not reach the open of its FIFO");
-  const status = await Bun.file(`/proc/${pid}/status`).text();
-  const field = (name: string) => status.match(new RegExp(`^${name}:\\s*(\\d+) kB`, "m"))?.[1];
-  console.log(`helper memory before execve                  VmHWM ${(Number(field("VmHWM")) / 1024).toFixed(1)} MB, VmRSS ${(Number(field("VmRSS")) / 1024).toFixed(1)} MB, threads ${status.match(/^Threads:\s*(\d+)/m)?.[1]}`);
-  await Bun.write(fifo, ""); // a writer: the helper's open returns and /bin/true runs
-  const outcome = await pending;
-  if (outcome.ok) await waitExit(outcome.pid);
-}
-
-function children(): number[] {
-  const text = readFileSync(`/proc/self/task/${process.pid}/children`, "utf8");
-  return text.trim().split(/\s+/).filter(Boolean).map(Number);
-}
-
-function isBlockedInOpen(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/wchan`, "utf8").includes("wait_for_partner");
-  } catch {
-    return false;
-  }
-}
-
-async function burst(n: number, maxConcurrentHelpers: number): Promise<void> {
-  const sp = createSpawner({ helperPath: PMTR, onExit, allowDirect: false, maxConcurrentHelpers });
+async function burst(n: number): Promise<void> {
+  const sp = createSpawner({ onExit });
   const t0 = performance.now();
-  const outcomes = await Promise.all(Array.from({ length: n }, () => sp.start(job({ argv: ["/bin/sleep", "5"] }))));
+  const outcomes = await Promise.all(Array.from({ length: n }, (_, i) => sp.start(job({ argv: ["/bin/sleep", `${1000 + i}`], nice: 5 }))));
   const ms = performance.now() - t0;
-  console.log(`${n} helper starts at once, ${maxConcurrentHelpers} concurrent`.padEnd(45) + `all exec'd after ${fmt(ms)}`);
+  console.log(`${`${n} starts of \`nice 5\` jobs in a row`.padEnd(52)} all exec'd after ${fmt(ms)}`);
   for (const o of outcomes) if (o.ok) process.kill(-o.pid, "SIGTERM");
   for (const o of outcomes) if (o.ok) await waitExit(o.pid);
 }
 
-async function bareStart(): Promise<void> {
-  const times: number[] = [];
-  for (let i = 0; i < WARMUP + RUNS; i++) {
+/** A fresh Bun process: RSS before and after compiling the routine, and the compile time. */
+function compileCost(): void {
+  const script = `
+    const rss = () => Number(require("fs").readFileSync("/proc/self/status", "utf8").match(/^VmRSS:\\s*(\\d+)/m)[1]) / 1024;
+    const { spawnRoutine } = await import(${JSON.stringify(`${import.meta.dir}/../../src/os/spawn/compile.ts`)});
+    const { libc } = await import(${JSON.stringify(`${import.meta.dir}/../../src/os/libc.ts`)});
+    libc(); Bun.gc(true);
+    const before = rss();
     const t0 = performance.now();
-    const p = Bun.spawn([PMTR, "--version"], { stdio: ["ignore", "ignore", "ignore"] });
-    await p.exited;
-    if (i >= WARMUP) times.push(performance.now() - t0);
-  }
-  console.log(`${"dist/pmtr --version (whole process)".padEnd(44)} median ${fmt(median(times))}`);
+    spawnRoutine();
+    const ms = performance.now() - t0;
+    Bun.gc(true);
+    console.log(JSON.stringify({ ms, before, after: rss() }));`;
+  const runs = Array.from({ length: 5 }, () => JSON.parse(Bun.spawnSync([process.execPath, "-e", script]).stdout.toString()) as { ms: number; before: number; after: number });
+  const ms = median(runs.map((r) => r.ms));
+  const mb = median(runs.map((r) => r.after - r.before));
+  console.log(`${"compiling spawn.c with cc() (5 fresh processes)".padEnd(52)} median ${fmt(ms)}, RSS +${mb.toFixed(1)} MB`);
 }
 
-const dir = mkdtempSync(join(tmpdir(), "pmtr-bench-spawn-"));
-try {
-  console.log(`machine: ${cpus().length} CPUs, ${cpus()[0]?.model}; Bun ${Bun.version}`);
-  await latency("direct path (plain job)", true, job());
-  await latency("helper path (plain job forced through it)", false, job());
-  await latency("helper path (nice 5, cpu 0, ulimit -n, user)", true, job({ nice: 5, cpu: [0], ulimits: [{ resource: "RLIMIT_NOFILE", value: 4096 }], user: "nobody" }));
-  await bareStart();
-  await helperMemory(dir);
-  await burst(20, 4);
-  await burst(20, 1);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
+console.log(`machine: ${cpus().length} CPUs, ${cpus()[0]?.model}; Bun ${Bun.version}; load ${loadavg()[0]!.toFixed(2)}`);
+compileCost();
+await latency("plain job", job());
+await latency("nice 5", job({ nice: 5 }));
+await latency("nice 5, cpu 0, ulimit -n 4096, user nobody", job({ nice: 5, cpu: [0], ulimits: [{ resource: "RLIMIT_NOFILE", value: 4096 }], user: "nobody" }));
+await burst(100);
+console.log(`pmtr's threads meanwhile: ${readFileSync("/proc/self/status", "utf8").match(/^Threads:\s*(\d+)/m)?.[1]} (no helper process exists at any time)`);

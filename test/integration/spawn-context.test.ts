@@ -1,22 +1,21 @@
-// SPEC §3 with real processes: createSpawner starts test/fixtures/probe.sh (through the direct
-// path and through the built dist/pmtr --exec-helper), the probe copies what it was given from
-// /proc/$$ into a report directory, and each property is checked there. The test process first
+// SPEC §3 with real processes: createSpawner starts test/fixtures/probe.sh through the one spawn
+// path (src/os/spawn/spawn.c), the probe copies what it was given from /proc/$$ into a report
+// directory, and each property is checked there. The test process first
 // makes its own context hostile (umask 077, SIGHUP ignored, SIGWINCH blocked, signals 32 and 33
 // ignored as glibc's posix_spawn leaves them, an fd without close-on-exec, Bun's raised NOFILE
 // soft limit) so that inheriting any of it shows.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { dlopen } from "bun:ffi";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, closeSync } from "node:fs";
+import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeJob } from "../../src/config/defaults.ts";
 import type { JobSpec } from "../../src/config/model.ts";
 import type { ExitStatus } from "../../src/core/ports.ts";
-import { canSpawnDirectly } from "../../src/os/exec-direct.ts";
 import { jobEnvironment } from "../../src/os/job-env.ts";
 import { libcPath } from "../../src/os/libc-path.ts";
 import { createSpawner, type Spawner } from "../../src/os/spawn.ts";
-import { FIXTURES, isAlive, PMTR, tempDir, waitFor } from "../helpers.ts";
+import { FIXTURES, isAlive, tempDir, waitFor } from "../helpers.ts";
 
 const PROBE = readFileSync(join(FIXTURES, "probe.sh"), "utf8");
 const libc = dlopen(libcPath(), {
@@ -38,12 +37,10 @@ let oldUmask: number;
 const exits = new Map<number, ExitStatus[]>();
 const lines: Array<{ pid: number; stream: string; line: string }> = [];
 
-function spawner(opts: { allowDirect?: boolean; maxConcurrentHelpers?: number } = {}): Spawner {
+function spawner(): Spawner {
   return createSpawner({
-    helperPath: PMTR,
     onExit: (pid, status) => exits.set(pid, [...(exits.get(pid) ?? []), status]),
     onOutputLine: (_job, pid, stream, line) => lines.push({ pid, stream, line }),
-    ...opts,
   });
 }
 
@@ -108,7 +105,6 @@ async function context(report: string) {
 }
 
 beforeAll(() => {
-  expect(existsSync(PMTR)).toBe(true); // run `make` first
   root = tempDir("pmtr-spawn-");
   chmodSync(root, 0o755);
   oldUmask = process.umask(0o077);
@@ -132,14 +128,12 @@ afterAll(() => {
 });
 
 describe("the context of a job (SPEC §3)", () => {
-  /** Runs the plain probe job through one path, checks every property, returns the context. */
-  async function plainRun(path: "direct" | "helper") {
-    const work = reportDir(`plain-${path}`);
+  test("cwd, env, stdio, fds, umask, session, signals, limits, nice, affinity", async () => {
+    const work = reportDir("plain");
     writeFileSync(join(work, "input.txt"), "hello from in\n");
     writeFileSync(join(work, "err.log"), "old line\n");
     const j = probeJob(work, { dir: work, in: "input.txt", out: "out.log", err: "err.log", env: ["PROBE_A=1", "PROBE_B=two words", "PROBE_A=again", "EMPTY="] });
-    expect(canSpawnDirectly(j)).toBe(true);
-    const pid = await started(spawner({ allowDirect: path === "direct" }), j);
+    const pid = await started(spawner(), j);
     const ctx = await context(work);
     const own = readFileSync("/proc/self/limits", "utf8");
 
@@ -165,17 +159,6 @@ describe("the context of a job (SPEC §3)", () => {
     expect(statSync(join(work, "out.log")).mode & 0o777).toBe(0o644);
     expect(readFileSync(join(work, "err.log"), "utf8")).toBe(`old line\nerr ${pid}\n`);
     rmSync(work, { recursive: true });
-    return ctx;
-  }
-
-  test("direct path: cwd, env, stdio, fds, umask, session, signals, limits, nice, affinity", async () => {
-    await plainRun("direct");
-  });
-
-  test("helper path: the same, and the same context as the direct path", async () => {
-    const comparable = (c: Awaited<ReturnType<typeof context>>) =>
-      ({ ...c, cwd: undefined, argv: c.argv.length, fds: Object.keys(c.fds), pgrp: undefined, session: undefined });
-    expect(comparable(await plainRun("helper"))).toEqual(comparable(await plainRun("direct")));
   });
 
   test("user, nice, cpu and ulimits are applied before exec; files are opened as the user", async () => {
@@ -187,7 +170,6 @@ describe("the context of a job (SPEC §3)", () => {
       env: ["HOME=/from-env"],
       ulimits: [{ resource: "RLIMIT_NOFILE", value: 4096 }, { resource: "RLIMIT_CORE", value: "unlimited" }, { resource: "RLIMIT_NOFILE", value: 2048 }],
     });
-    expect(canSpawnDirectly(j)).toBe(false);
     const pid = await started(spawner(), j);
     const ctx = await context(work);
     expect(ctx.uid).toBe("65534\t65534\t65534\t65534");
@@ -210,7 +192,7 @@ describe("the context of a job (SPEC §3)", () => {
     }
   });
 
-  test("tight limits apply to the job without starving the helper: ulimit -n 4, a 64 MB address space", async () => {
+  test("tight limits apply to the job: ulimit -n 4, a 64 MB address space", async () => {
     const work = reportDir("tight");
     // cat, not the probe: a shell needs more than 4 fds for its redirections.
     const pid = await started(spawner(), job({
@@ -224,7 +206,7 @@ describe("the context of a job (SPEC §3)", () => {
   });
 
   test("a later ulimit of the same resource wins, even one that raises it again for another user", async () => {
-    // The helper sets the limits after setuid, when raising a hard limit is no longer allowed.
+    // Limits are set before setuid, while raising a hard limit is still allowed.
     const work = reportDir("later-wins");
     const pid = await started(spawner(), job({
       argv: ["/bin/cat", "/proc/self/limits"], out: join(work, "limits"), user: "nobody",
@@ -246,17 +228,23 @@ describe("the context of a job (SPEC §3)", () => {
   });
 
   test("argv exactly as written: quoted words, empty words, no glob, no PATH search", async () => {
-    for (const allowDirect of [true, false]) {
-      const work = reportDir(`argv-${allowDirect}`);
-      const args = ["two words", "", "*", "$HOME"];
-      const pid = await started(spawner({ allowDirect }), probeJob(work, {}, args));
-      expect((await context(work)).argv).toEqual(["/bin/sh", "-c", PROBE, "probe", work, ...args]);
-      await exitOf(pid);
-      // "sh" is found on PATH by a shell; a job's argv[0] is used as the path it is.
-      expect(await spawner({ allowDirect }).start(job({ argv: ["sh", "-c", "true"] }))).toEqual({
-        ok: false, step: "exec", error: "execve sh: No such file or directory",
-      });
-    }
+    const work = reportDir("argv");
+    const args = ["two words", "", "*", "$HOME"];
+    const pid = await started(spawner(), probeJob(work, {}, args));
+    expect((await context(work)).argv).toEqual(["/bin/sh", "-c", PROBE, "probe", work, ...args]);
+    await exitOf(pid);
+    // "sh" is found on PATH by a shell; a job's argv[0] is used as the path it is.
+    expect(await spawner().start(job({ argv: ["sh", "-c", "true"] }))).toEqual({
+      ok: false, step: "exec", error: "execve sh: No such file or directory",
+    });
+  });
+
+  test("whatever execve accepts starts, with settings too: three 50 KB arguments and nice 1", async () => {
+    const work = reportDir("long-args");
+    const big = ["a", "b", "c"].map((ch) => ch.repeat(50_000));
+    const pid = await started(spawner(), job({ argv: ["/bin/sh", "-c", 'printf "%s\n" "${#1} ${#2} ${#3}"', "sh", ...big], nice: 1, out: join(work, "lengths") }));
+    expect(await exitOf(pid)).toEqual({ kind: "exited", code: 0 });
+    expect(readFileSync(join(work, "lengths"), "utf8")).toBe("50000 50000 50000\n");
   });
 });
 
@@ -271,18 +259,14 @@ describe("a start that fails names the step and the OS error", () => {
     ["err in a missing directory", () => ({ err: "/nonexistent-dir/err.log" }), "err", /^open \/nonexistent-dir\/err.log: No such file or directory$/],
   ];
   for (const [what, over, step, error] of cases) {
-    for (const allowDirect of [true, false]) {
-      test(`${what} (${allowDirect ? "direct" : "helper"} path)`, async () => {
-        const outcome = await spawner({ allowDirect }).start(job(over()));
-        expect(outcome.ok).toBe(false);
-        if (outcome.ok) return;
-        expect(outcome.step).toBe(step);
-        expect(outcome.error).toMatch(error);
-      });
-    }
+    test(what, async () => {
+      const outcome = await spawner().start(job(over()));
+      expect(outcome).toMatchObject({ ok: false, step });
+      if (!outcome.ok) expect(outcome.error).toMatch(error);
+    });
   }
 
-  const helperCases: Array<[string, Partial<JobSpec>, string, RegExp]> = [
+  const settingCases: Array<[string, Partial<JobSpec>, string, RegExp]> = [
     ["no such user", { user: "no-such-user-here" }, "user", /^no such user "no-such-user-here"/],
     ["no such uid", { user: "4000000" }, "user", /^no such user "4000000"/],
     ["out not writable by the job's user", { user: "nobody", dir: "/", out: "pmtr-test-denied.log" }, "out", /^open \/pmtr-test-denied\.log: Permission denied$/],
@@ -290,7 +274,7 @@ describe("a start that fails names the step and the OS error", () => {
     ["ulimit beyond the kernel's maximum", { ulimits: [{ resource: "RLIMIT_NOFILE", value: 2 ** 40 }] }, "ulimit", /^setrlimit RLIMIT_NOFILE 1099511627776: Operation not permitted$/],
     ["a program the user may not run", { user: "nobody", argv: ["/root/x"] }, "exec", /^execve \/root\/x: Permission denied$/],
   ];
-  for (const [what, over, step, error] of helperCases) {
+  for (const [what, over, step, error] of settingCases) {
     test(what, async () => {
       const outcome = await spawner().start(job(over));
       expect(outcome).toMatchObject({ ok: false, step });
@@ -298,26 +282,24 @@ describe("a start that fails names the step and the OS error", () => {
     });
   }
 
-  test("a failed start never reports an exit, and the helper is reaped", async () => {
+  test("a failed start never reports an exit, and its child is collected", async () => {
     const before = new Set(exits.keys());
     const sp = spawner();
     const outcome = await sp.start(job({ argv: ["/nonexistent/prog"], cpu: [0] }));
     expect(outcome.ok).toBe(false);
-    // Starts are one at a time here; a later start's exit is the barrier: by then the failed
-    // helper's exit has been seen and must have been dropped.
+    // A later start's exit is the barrier: by then a SIGCHLD for the failed child has come.
     const pid = await started(sp, job({ argv: ["/bin/true"], cpu: [0] }));
     await exitOf(pid);
     expect([...exits.keys()].filter((p) => !before.has(p))).toEqual([pid]);
-    const helpers = [...readFileSync(`/proc/self/task/${process.pid}/children`, "utf8").trim().split(/\s+/)].filter(Boolean).map(Number);
-    for (const child of helpers) expect(readFileSync(`/proc/${child}/stat`, "utf8")).not.toMatch(/^\d+ \(pmtr\) Z/);
+    const children = [...readFileSync(`/proc/self/task/${process.pid}/children`, "utf8").trim().split(/\s+/)].filter(Boolean).map(Number);
+    for (const child of children) expect(readFileSync(`/proc/${child}/stat`, "utf8")).not.toMatch(/^\d+ \(\S+\) Z/);
   });
 });
 
 describe("exits", () => {
-  for (const allowDirect of [true, false]) {
-    const label = allowDirect ? "direct" : "helper";
-    test(`exit code and signal reach onExit once (${label} path)`, async () => {
-      const sp = spawner({ allowDirect });
+  {
+    test("exit code and signal reach onExit once", async () => {
+      const sp = spawner();
       const code = await started(sp, job({ argv: ["/bin/sh", "-c", "exit 3"] }));
       expect(await exitOf(code)).toEqual({ kind: "exited", code: 3 });
 
@@ -332,7 +314,7 @@ describe("exits", () => {
   }
 
   test("a job that exits before its start is known is reported after the start resolves", async () => {
-    const sp = spawner({ allowDirect: false });
+    const sp = spawner();
     const outcomes = await Promise.all(Array.from({ length: 6 }, () => sp.start(job({ argv: ["/bin/true"] }))));
     for (const o of outcomes) {
       expect(o.ok).toBe(true);
@@ -342,10 +324,10 @@ describe("exits", () => {
 });
 
 describe("out/err syslog", () => {
-  for (const allowDirect of [true, false]) {
-    test(`lines reach onOutputLine, long lines in pieces (${allowDirect ? "direct" : "helper"} path)`, async () => {
+  {
+    test("lines reach onOutputLine, long lines in pieces", async () => {
       const script = 'echo first; printf "%05000d\\n" 0; echo oops >&2; printf "no newline"';
-      const pid = await started(spawner({ allowDirect }), job({ argv: ["/bin/sh", "-c", script], out: "syslog", err: "syslog" }));
+      const pid = await started(spawner(), job({ argv: ["/bin/sh", "-c", script], out: "syslog", err: "syslog" }));
       await exitOf(pid);
       await waitFor("last line", () => lines.some((l) => l.pid === pid && l.line === "no newline"));
       const mine = lines.filter((l) => l.pid === pid);
@@ -359,64 +341,47 @@ describe("out/err syslog", () => {
   }
 });
 
-describe("helpers are bounded", () => {
-  test("starts beyond maxConcurrentHelpers wait in a queue", async () => {
-    const sp = spawner({ maxConcurrentHelpers: 2, allowDirect: false });
-    const pending = Array.from({ length: 6 }, () => sp.start(job({ argv: ["/bin/true"] })));
-    expect(sp.helpers()).toEqual({ running: 2, queued: 4 });
-    const outcomes = await Promise.all(pending);
-    expect(outcomes.every((o) => o.ok)).toBe(true);
-    expect(sp.helpers()).toEqual({ running: 0, queued: 0 });
-    for (const o of outcomes) if (o.ok) await exitOf(o.pid);
+describe("FIFOs never hold pmtr up", () => {
+  const mkfifo = (name: string) => {
+    const path = join(root, name);
+    expect(Bun.spawnSync(["/usr/bin/mkfifo", "-m", "644", path]).exitCode).toBe(0);
+    return path;
+  };
+
+  test("an `out` FIFO without a reader fails the start at once, naming it", async () => {
+    const fifo = mkfifo("out-fifo");
+    for (const stream of ["out", "err"] as const) {
+      expect(await spawner().start(job({ [stream]: fifo }))).toEqual({ ok: false, step: stream, error: `open ${fifo}: FIFO has no reader` });
+    }
   });
 
-  test("a helper stuck opening a FIFO gives up its slot; it starts when a writer comes", async () => {
-    const fifo = join(root, "fifo");
-    expect(Bun.spawnSync(["/usr/bin/mkfifo", "-m", "644", fifo]).exitCode).toBe(0);
-    const sp = spawner({ maxConcurrentHelpers: 1 });
-    const stuck = sp.start(job({ argv: ["/bin/cat"], in: fifo, cpu: [0] }));
-    let stuckDone = false;
-    void stuck.then(() => (stuckDone = true));
-    const next = await sp.start(job({ argv: ["/bin/true"], cpu: [0] }));
-    expect(next.ok).toBe(true);
-    expect(stuckDone).toBe(false);
-    const writer = openSync(fifo, "w");
-    closeSync(writer);
-    const outcome = await stuck;
-    expect(outcome.ok).toBe(true);
-    if (outcome.ok) expect(await exitOf(outcome.pid)).toEqual({ kind: "exited", code: 0 });
-    if (next.ok) await exitOf(next.pid);
+  test("an `out` FIFO with a reader gets the job's output", async () => {
+    const fifo = mkfifo("out-fifo-read");
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK); // returns at once
+    try {
+      const pid = await started(spawner(), job({ argv: ["/bin/echo", "through the fifo"], out: fifo }));
+      expect(await exitOf(pid)).toEqual({ kind: "exited", code: 0 });
+      const buf = Buffer.alloc(100);
+      expect(buf.subarray(0, readSync(reader, buf)).toString()).toBe("through the fifo\n");
+    } finally {
+      closeSync(reader);
+    }
   });
-});
 
-describe("stdio paths that are not plain files", () => {
-  test("a FIFO as `in` is opened by the helper, never by pmtr (which would block)", async () => {
-    const fifo = join(root, "plain-fifo");
-    expect(Bun.spawnSync(["/usr/bin/mkfifo", "-m", "644", fifo]).exitCode).toBe(0);
-    const sp = spawner({ maxConcurrentHelpers: 1 });
-    const j = job({ argv: ["/bin/cat"], in: fifo, out: join(root, "fifo-copy") });
-    expect(canSpawnDirectly(j)).toBe(true); // by its settings; the FIFO sends it to the helper
-    const pending = sp.start(j);
-    // pmtr's event loop still runs while the helper waits for a writer.
-    await waitFor("helper to hold its slot", () => sp.helpers().running === 1);
-    const writer = openSync(fifo, "w");
-    writeFileSync(writer, "through the fifo\n");
-    closeSync(writer);
-    const outcome = await pending;
-    expect(outcome.ok).toBe(true);
-    if (outcome.ok) expect(await exitOf(outcome.pid)).toEqual({ kind: "exited", code: 0 });
-    expect(readFileSync(join(root, "fifo-copy"), "utf8")).toBe("through the fifo\n");
+  test("an `in` FIFO with a writer is read by the job", async () => {
+    const fifo = mkfifo("in-fifo-write");
+    const writer = openSync(fifo, constants.O_RDWR); // a writer (and reader) that opens at once
+    writeFileSync(writer, "from the writer\n");
+    const copy = join(root, "in-fifo-copy");
+    const pid = await started(spawner(), job({ argv: ["/bin/cat"], in: fifo, out: copy }));
+    closeSync(writer); // the last writer gone: cat reads what was written, then end of file
+    expect(await exitOf(pid)).toEqual({ kind: "exited", code: 0 });
+    expect(readFileSync(copy, "utf8")).toBe("from the writer\n");
   });
-});
 
-test("pmtr --exec-helper run by hand says it is internal, exits 2, and touches no fd 3", async () => {
-  const env = { ...process.env };
-  delete env.PMTR_EXEC_JOB;
-  const proc = Bun.spawn([PMTR, "--exec-helper"], { stdio: ["ignore", "pipe", "pipe"], env });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  expect({ stdout, stderr, code }).toEqual({
-    stdout: "",
-    stderr: "pmtr: --exec-helper is internal: pmtr runs it to start a job (run pmtr -h for usage)\n",
-    code: 2,
+  test("an `in` FIFO without a writer starts the job at once; it reads end of file", async () => {
+    const fifo = mkfifo("in-fifo-alone");
+    const pid = await started(spawner(), job({ argv: ["/bin/cat"], in: fifo }));
+    expect(await exitOf(pid)).toEqual({ kind: "exited", code: 0 });
   });
 });

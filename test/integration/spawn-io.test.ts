@@ -9,7 +9,7 @@ import { makeJob } from "../../src/config/defaults.ts";
 import type { ExitStatus } from "../../src/core/ports.ts";
 import { libcPath } from "../../src/os/libc-path.ts";
 import { createSpawner } from "../../src/os/spawn.ts";
-import { PMTR, waitFor } from "../helpers.ts";
+import { waitFor } from "../helpers.ts";
 
 const libc = dlopen(libcPath(), { pipe2: { args: ["ptr", "i32"], returns: "i32" } }).symbols;
 const O_CLOEXEC = 0o2000000;
@@ -35,19 +35,18 @@ function readAll(fd: number): string {
 }
 
 const spawnerExits: Array<[number, ExitStatus]> = [];
-const spawner = (allowDirect: boolean) =>
-  createSpawner({ helperPath: PMTR, allowDirect, onExit: (pid, status) => spawnerExits.push([pid, status]) });
+const spawner = () => createSpawner({ onExit: (pid, status) => spawnerExits.push([pid, status]) });
 
 describe("io: fds pmtr passes become the child's 0, 1, 2", () => {
-  // cpu [0] sends a job through the exec helper today; both ways must honour io.
-  for (const [label, allowDirect, cpu] of [["direct", true, null], ["helper", false, [0]]] as const) {
+  // With settings (cpu, nice, ulimit) and without: the same path, but other steps run.
+  for (const [label, cpu] of [["no settings", null], ["cpu 0", [0]]] as const) {
     test(`stdin, stdout and stderr from pmtr's pipes; the paths are not opened (${label})`, async () => {
       const [inR, inW] = pipe();
       const [outR, outW] = pipe();
       const [errR, errW] = pipe();
       const script = 'read line; echo "got $line"; echo "to err" >&2; ls /proc/$$/fd | tr "\\n" " " >&2';
       const ownExit: ExitStatus[] = [];
-      const outcome = await spawner(allowDirect).start(
+      const outcome = await spawner().start(
         makeJob({ name: "io", argv: ["/bin/sh", "-c", script], in: "/nonexistent/in", out: "/nonexistent/out", err: "syslog", cpu }),
         { io: { stdin: inR, stdout: outW, stderr: errW }, onExit: (s) => ownExit.push(s) },
       );
@@ -71,7 +70,7 @@ describe("spawnProcess: a probe or a hook, started like a job", () => {
   test("argv, env on top of pmtr's, dir, stdout to a pipe, its own exit status", async () => {
     const [outR, outW] = pipe();
     const statuses: ExitStatus[] = [];
-    const outcome = await spawner(true).spawnProcess(["/bin/sh", "-c", 'echo "$PROBE_VAR $(pwd)"; exit 4'], {
+    const outcome = await spawner().spawnProcess(["/bin/sh", "-c", 'echo "$PROBE_VAR $(pwd)"; exit 4'], {
       env: ["PROBE_VAR=set"], dir: "/tmp", io: { stdout: outW }, onExit: (s) => statuses.push(s),
     });
     closeSync(outW);
@@ -84,7 +83,7 @@ describe("spawnProcess: a probe or a hook, started like a job", () => {
   test("as another user", async () => {
     const [outR, outW] = pipe();
     const statuses: ExitStatus[] = [];
-    const outcome = await spawner(true).spawnProcess(["/usr/bin/id", "-u"], { user: "nobody", io: { stdout: outW }, onExit: (s) => statuses.push(s) });
+    const outcome = await spawner().spawnProcess(["/usr/bin/id", "-u"], { user: "nobody", io: { stdout: outW }, onExit: (s) => statuses.push(s) });
     closeSync(outW);
     expect(outcome).toMatchObject({ ok: true });
     expect(readAll(outR)).toBe("65534\n");
@@ -93,7 +92,7 @@ describe("spawnProcess: a probe or a hook, started like a job", () => {
   });
 
   test("a failure names the step", async () => {
-    expect(await spawner(true).spawnProcess(["/nonexistent/probe"])).toEqual({ ok: false, step: "exec", error: "execve /nonexistent/probe: No such file or directory" });
+    expect(await spawner().spawnProcess(["/nonexistent/probe"])).toEqual({ ok: false, step: "exec", error: "execve /nonexistent/probe: No such file or directory" });
     expect(readFileSync("/proc/self/status", "utf8")).toContain("Pid:"); // pmtr is fine
   });
 });

@@ -1,5 +1,6 @@
 // File descriptor exhaustion (issue 7): pmtr under `prlimit --nofile=64:64` asked to run 100
-// jobs (one in four through the exec helper, the others started directly) runs what its fds allow, says
+// jobs (one in four with `nice 1`), each holding one fd in pmtr (`out syslog`: the read end of
+// its pipe; a start itself holds none once it returns), runs what its fds allow, says
 // why each of the others cannot start, retries them after the delay, never runs a job twice or
 // loses track of one, and stops everything at shutdown. /dev/log is absent here, as in most
 // containers: every message must reach stderr.
@@ -34,7 +35,7 @@ const runsOf = (i: number) => pidsWithArg(`${TAG}-j${i}`).filter((pid) => procSt
 
 test(`${JOBS} jobs with ${NOFILE} fds: the jobs that fit run, the others fail to start with the reason and are retried; none runs twice or is lost`, async () => {
   const conf = writeConfig(dir, Array.from({ length: JOBS }, (_, i) =>
-    `job {\n  name j${i}\n  cmd /bin/sh -c "sleep 600" ${TAG}-j${i}\n  env PMTR_REL_TAG=${TAG}\n${i % 4 === 3 ? "  nice 1\n" : ""}}\n`).join(""));
+    `job {\n  name j${i}\n  cmd /bin/sh -c "sleep 600" ${TAG}-j${i}\n  env PMTR_REL_TAG=${TAG}\n  out syslog\n${i % 4 === 3 ? "  nice 1\n" : ""}}\n`).join(""));
   const p = new Pmtr(["-F", "-c", conf, "-s", join(dir, "pmtr.sock")], { wrap: ["prlimit", `--nofile=${NOFILE}:${NOFILE}`] });
   try {
     await p.waitLog(`pmtr: managing ${JOBS} jobs`, 15_000);

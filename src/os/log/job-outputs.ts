@@ -12,8 +12,8 @@ import { appendFileSync, closeSync } from "node:fs";
 import type { JobSpec } from "../../config/model.ts";
 import { msg } from "../../core/messages.ts";
 import type { LogLevel, StartOutcome } from "../../core/ports.ts";
-import { shownPath } from "../exec-protocol.ts";
-import { osError } from "../exec-direct.ts";
+import { shownPath } from "../job-env.ts";
+import { osError } from "../libc.ts";
 import { openConsoleWriter, type ConsoleWriter } from "./console-writer.ts";
 import { asIdentity, jobFsIdentity, type FsIdentity } from "./fs-identity.ts";
 import { pumpOutput, type LineSink } from "./output-pump.ts";
@@ -87,12 +87,12 @@ export function createJobOutputs(log: (level: LogLevel, message: string) => void
     let where: string;
     if (streamRoute(job, stream) === "console") {
       const writer = consoleFor(stream);
-      sink = { write: (lines) => writer.writeLines(job.name, lines) };
+      sink = { write: (head, lines) => writer.writeLines(job.name, head.length === 0 ? lines : Buffer.concat([head, lines])) };
       where = stream === "out" ? "pmtr's stdout" : "pmtr's stderr";
     } else {
       const path = shownPath(job.dir, job[stream]);
       const file = acquireFile(job, path, identity);
-      sink = { write: (lines) => file.append(lines) };
+      sink = { write: (head, lines) => file.appendBoth(head, lines) };
       release = () => releaseFile(path);
       where = path;
     }

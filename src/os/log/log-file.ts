@@ -5,7 +5,7 @@
 
 import { closeSync, constants, openSync, writeSync } from "node:fs";
 import type { LogLevel } from "../../core/ports.ts";
-import { osError } from "../exec-direct.ts";
+import { osError } from "../libc.ts";
 import { sanitize, syslogTimestamp } from "../syslog.ts";
 
 const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_CLOEXEC;

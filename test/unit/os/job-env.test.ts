@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { envStrings, jobEnvironment } from "../../../src/os/job-env.ts";
-import { decodeFailure, encodeFailure, shownPath } from "../../../src/os/exec-protocol.ts";
+import { envStrings, jobEnvironment, shownPath } from "../../../src/os/job-env.ts";
 
 describe("jobEnvironment", () => {
   const base = { PATH: "/bin", HOME: "/root", USER: "root", GONE: undefined };
@@ -23,14 +22,7 @@ describe("jobEnvironment", () => {
   });
 });
 
-describe("exec helper protocol", () => {
-  test("a failure travels as STEP<TAB>MESSAGE; nothing means execve succeeded", () => {
-    const failure = { step: "dir", error: "chdir /data: No such file or directory" };
-    expect(decodeFailure(encodeFailure(failure))).toEqual(failure);
-    expect(decodeFailure("")).toBeNull();
-    expect(decodeFailure("garbled")).toEqual({ step: "exec", error: "garbled" });
-  });
-
+describe("shownPath", () => {
   test("paths are shown as the job resolves them, not normalised", () => {
     expect(shownPath("/data", "out.log")).toBe("/data/out.log");
     expect(shownPath("/", "out.log")).toBe("/out.log");

@@ -1,0 +1,83 @@
+// The one binding of libc that pmtr's spawning, reaping, user lookup, signals and instance
+// lock share: opened on first use (a command like `pmtr status` never opens it).
+// Each symbol costs a small compiled trampoline, so modules with unrelated needs (syslog's
+// socket, sd_notify's clock) may still open their own few.
+
+import { CString, dlopen, read } from "bun:ffi";
+import { libcPath } from "./libc-path.ts";
+
+function open() {
+  return dlopen(libcPath(), {
+    // Passed to the spawn routine as pointers (spawn/compile.ts), never called from here.
+    syscall: { args: ["i64"], returns: "i64" },
+    clone: { args: ["ptr"], returns: "i32" },
+    __errno_location: { args: [], returns: "ptr" },
+    strerror: { args: ["i32"], returns: "ptr" },
+    memfd_create: { args: ["ptr", "u32"], returns: "i32" },
+    write: { args: ["i32", "ptr", "u64"], returns: "i64" },
+    close: { args: ["i32"], returns: "i32" },
+    pipe2: { args: ["ptr", "i32"], returns: "i32" },
+    getpriority: { args: ["i32", "u32"], returns: "i32" },
+    getpwnam: { args: ["ptr"], returns: "ptr" },
+    getpwuid: { args: ["u32"], returns: "ptr" },
+    getgrouplist: { args: ["ptr", "u32", "ptr", "ptr"], returns: "i32" },
+    prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
+    waitpid: { args: ["i32", "ptr", "i32"], returns: "i32" },
+    sigaction: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+    flock: { args: ["i32", "i32"], returns: "i32" },
+  }).symbols;
+}
+
+let symbols: ReturnType<typeof open> | undefined;
+
+export function libc(): ReturnType<typeof open> {
+  symbols ??= open();
+  return symbols;
+}
+
+/** errno after a libc call that failed. */
+export function lastErrno(): number {
+  const p = libc().__errno_location();
+  return p === null ? 0 : read.i32(p, 0);
+}
+
+/** strerror's text, e.g. "No such file or directory"; the one errno-to-text of pmtr. */
+export function errnoText(errno: number): string {
+  const p = libc().strerror(errno);
+  return p === null ? `error ${errno}` : new CString(p).toString();
+}
+
+/** A NUL-terminated copy of `s` for a `const char *` argument. */
+export function cstr(s: string): Buffer {
+  return Buffer.from(`${s}\0`, "utf8");
+}
+
+/** The strerror text of a Node/Bun system error (its errno), else its message. */
+export function osError(e: unknown): string {
+  const errno = (e as { errno?: unknown })?.errno;
+  return typeof errno === "number" && errno !== 0 ? errnoText(Math.abs(errno)) : String((e as Error)?.message ?? e);
+}
+
+/** sizeof(struct sigaction) is 152 on glibc x86_64; 256 bytes cover every libc. */
+const SIGACTION_BYTES = 256;
+const SIG_IGN = 1n;
+
+/** `sig` to SIG_IGN in this process, or the OS error text. For the signals a `process.on`
+ *  handler cannot keep from killing pmtr (SPEC §11); jobs still start with SIG_DFL (spawn.c). */
+export function ignoreSignal(sig: number): string | null {
+  const ign = new BigUint64Array(SIGACTION_BYTES / 8);
+  ign[0] = SIG_IGN; // sa_handler comes first in every libc's struct sigaction
+  return libc().sigaction(sig, ign, null) === 0 ? null : errnoText(lastErrno());
+}
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const EWOULDBLOCK = 11;
+
+/** flock(fd, LOCK_EX | LOCK_NB): null once held, "busy" while another open file holds it, else
+ *  the OS error text. The lock lasts as long as the open file: until close or process death. */
+export function lockExclusive(fd: number): string | null | "busy" {
+  if (libc().flock(fd, LOCK_EX | LOCK_NB) === 0) return null;
+  const errno = lastErrno();
+  return errno === EWOULDBLOCK ? "busy" : errnoText(errno);
+}

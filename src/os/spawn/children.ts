@@ -1,0 +1,72 @@
+// The processes pmtr started (spawn.c), and their exits. They are not Bun subprocesses, so
+// pmtr reaps them itself, by pid, when SIGCHLD arrives: waitid(P_ALL, WNOHANG|WNOWAIT) names
+// an ended child without collecting it; one of ours is then collected with wait4(pid) and its
+// exit handed to whoever started it. A pid that is not ours (a Bun.spawn child, which Bun
+// collects itself, or an orphan for reaper.ts) is left alone: never waitpid(-1).
+//
+// Process-wide: one SIGCHLD listener however many spawners exist, so that probes, hooks and
+// jobs all go through the same table.
+
+import type { ExitStatus } from "../../core/ports.ts";
+import { spawnRoutine } from "./compile.ts";
+
+type OnExit = (status: ExitStatus) => void;
+
+const running = new Map<number, OnExit>();
+let listening = false;
+const status = new Int32Array(1);
+
+/** From now on, the exit of `pid` goes to `onExit`, once, in a later turn of the event loop. */
+export function track(pid: number, onExit: OnExit): void {
+  running.set(pid, onExit);
+  if (listening) return;
+  listening = true;
+  process.on("SIGCHLD", reapTracked);
+  setImmediate(reapTracked); // an exit before the listener existed
+}
+
+/** The pids started here whose exit has not been collected yet (reaper.ts leaves them). */
+export function trackedPids(): ReadonlySet<number> {
+  return new Set(running.keys());
+}
+
+/** Collects every ended child of ours and reports it. Runs on SIGCHLD. */
+export function reapTracked(): void {
+  if (running.size === 0) return;
+  const routine = spawnRoutine();
+  // Fast path: the ended children waitid names, as long as they are ours.
+  for (;;) {
+    const pid = Number(routine.pmtr_next_exited());
+    if (pid <= 0) return;
+    if (!running.has(pid)) break;
+    collect(pid);
+  }
+  // waitid names the same pid until it is collected: when that is someone else's (a Bun
+  // child not yet collected by Bun, an orphan), ask for each of ours instead.
+  for (const pid of [...running.keys()]) collect(pid);
+}
+
+function collect(pid: number): void {
+  const rc = Number(spawnRoutine().pmtr_reap(pid, status));
+  if (rc === 0) return; // still running
+  const onExit = running.get(pid);
+  running.delete(pid);
+  // rc < 0 (ECHILD): collected by someone else meanwhile; its status is lost.
+  onExit?.(rc === pid ? decodeStatus(status[0]!) : { kind: "exited", code: 255 });
+}
+
+/** A wait status as Bun reported it: exit code, or the signal's name. */
+export function decodeStatus(raw: number): ExitStatus {
+  const signal = raw & 0x7f;
+  if (signal === 0) return { kind: "exited", code: (raw >> 8) & 0xff };
+  return { kind: "signaled", signal: SIGNAL_NAMES[signal] ?? `SIG${signal}` };
+}
+
+/** Linux signal numbers, the same on x86_64 and aarch64. */
+const SIGNAL_NAMES: Readonly<Record<number, string>> = {
+  1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS",
+  8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2", 13: "SIGPIPE",
+  14: "SIGALRM", 15: "SIGTERM", 16: "SIGSTKFLT", 17: "SIGCHLD", 18: "SIGCONT", 19: "SIGSTOP",
+  20: "SIGTSTP", 21: "SIGTTIN", 22: "SIGTTOU", 23: "SIGURG", 24: "SIGXCPU", 25: "SIGXFSZ",
+  26: "SIGVTALRM", 27: "SIGPROF", 28: "SIGWINCH", 29: "SIGIO", 30: "SIGPWR", 31: "SIGSYS",
+};
