@@ -10,6 +10,8 @@
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import type { LogLevel } from "../core/ports.ts";
 import { isRunningPmtr } from "./pidfile.ts";
+import { beginEscalation, isKillDue, killSent } from "../core/escalation.ts";
+import { msg } from "../core/messages.ts";
 import { groupAlive, signalGroup } from "./process-group.ts";
 
 export interface RecordedJob {
@@ -110,22 +112,23 @@ export async function stopPreviousGeneration(
   const left = record.jobs.filter(
     (job) => Number.isInteger(job.pid) && job.pid > 1 && processStart(job.pid) === job.start && processGroup(job.pid) === job.pid,
   );
+  // The same escalation as a job's stop (core/escalation.ts), for all of them at once.
+  let stop = beginEscalation("SIGTERM", performance.now(), graceMs);
   for (const job of left) {
     log("warning", `stopping job ${job.name} [${job.pid}], left running by a previous pmtr [${record.pmtr}] that did not exit cleanly`);
-    signalGroup(job.pid, "SIGTERM");
+    signalGroup(job.pid, stop.signal);
   }
-  const deadline = performance.now() + graceMs;
-  let killed = false;
+  const giveUpAt = stop.killAt! + 2_000; // unkillable (D state): give up waiting
   while (left.some((job) => groupAlive(job.pid))) {
-    if (!killed && performance.now() >= deadline) {
-      killed = true;
+    if (isKillDue(stop, performance.now())) {
+      stop = killSent(stop);
       for (const job of left) {
         if (!groupAlive(job.pid)) continue;
-        log("warning", `sending SIGKILL to job ${job.name} [${job.pid}]`);
+        log("warning", msg.sending("SIGKILL", job.name, job.pid));
         signalGroup(job.pid, "SIGKILL");
       }
     }
-    if (killed && performance.now() >= deadline + 2_000) break; // unkillable (D state): give up waiting
+    if (performance.now() >= giveUpAt) break;
     await Bun.sleep(20);
   }
 }
