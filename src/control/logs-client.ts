@@ -47,21 +47,25 @@ export async function runLogs(req: LogsRequest, io: LogsIo): Promise<number> {
   const note = paths.length === 0 ? io.out : io.err;
   for (const p of places) if (p.kind === "elsewhere") await note(`${p.text}\n`);
   const labelled = paths.length > 1;
+  // Following starts where the tail ends: each file is opened first and the tail is read from
+  // that same open file up to its size then, so a line written meanwhile is shown once.
+  const followed = req.follow ? paths.map(startFollowing) : [];
   for (const [i, path] of paths.entries()) {
     if (labelled) await io.out(`${i > 0 ? "\n" : ""}==> ${path} <==\n`);
-    const text = lastLines(path, req.lines);
+    const text = lastLines(path, req.lines, followed[i]);
     if (text === null) await io.err(`pmtr: ${path}: ${readError(path)}\n`);
     else await io.out(text);
   }
   if (!req.follow || paths.length === 0) return CLIENT_EXIT.ok;
-  return follow(paths, labelled, io);
+  return follow(followed, labelled, io);
 }
 
 /** The last `n` lines of `path`, taking earlier lines from `path.1`, `path.2` ... (a rotated
  *  set) when the file itself has fewer; null when `path` cannot be read. */
-export function lastLines(path: string, n: number): string | null {
+export function lastLines(path: string, n: number, opened?: Followed): string | null {
   if (n === 0) return existsSync(path) ? "" : null;
-  let text = tailText(path, n);
+  if (opened?.fd != null) opened.offset = lineStart(opened.fd, opened.offset); // a partial last line is followed whole
+  let text = opened?.fd != null ? tailOfFd(opened.fd, opened.offset, n) : tailText(path, n);
   if (text === null) return null;
   for (let k = 1; countLines(text) < n; k++) {
     const before = tailText(`${path}.${k}`, n - countLines(text));
@@ -80,29 +84,46 @@ function tailText(path: string, n: number): string | null {
     return null;
   }
   try {
-    const size = fstatSync(fd).size;
-    let start = size;
-    let chunks: Buffer[] = [];
-    let newlines = 0;
-    // One more newline than lines wanted, not counting a final newline that ends the last line.
-    while (start > 0) {
-      const len = Math.min(READ_BYTES, start);
-      start -= len;
-      const buf = Buffer.alloc(len);
-      readSync(fd, buf, 0, len, start);
-      chunks = [buf, ...chunks];
-      newlines += countNewlines(buf);
-      if (newlines > n) break;
-    }
-    const text = Buffer.concat(chunks).toString("utf8");
-    const lines = text.split("\n");
-    const endsWithNewline = text.endsWith("\n");
-    if (endsWithNewline) lines.pop();
-    const kept = lines.slice(Math.max(0, lines.length - n));
-    return kept.length === 0 ? "" : kept.join("\n") + (endsWithNewline ? "\n" : "\n");
+    return tailOfFd(fd, fstatSync(fd).size, n);
   } finally {
     closeSync(fd);
   }
+}
+
+/** The last `n` lines of the first `size` bytes of an open file. */
+function tailOfFd(fd: number, size: number, n: number): string {
+  let start = size;
+  let chunks: Buffer[] = [];
+  let newlines = 0;
+  // One more newline than lines wanted, not counting a final newline that ends the last line.
+  while (start > 0) {
+    const len = Math.min(READ_BYTES, start);
+    start -= len;
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, start);
+    chunks = [buf, ...chunks];
+    newlines += countNewlines(buf);
+    if (newlines > n) break;
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  const lines = text.split("\n");
+  const endsWithNewline = text.endsWith("\n");
+  if (endsWithNewline) lines.pop();
+  const kept = lines.slice(Math.max(0, lines.length - n));
+  return kept.length === 0 ? "" : `${kept.join("\n")}\n`;
+}
+
+/** Where the line that `size` falls in starts: just after the last newline before it. */
+function lineStart(fd: number, size: number): number {
+  for (let end = size; end > 0; ) {
+    const len = Math.min(READ_BYTES, end);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, end - len);
+    const nl = buf.lastIndexOf(10);
+    if (nl >= 0) return end - len + nl + 1;
+    end -= len;
+  }
+  return 0;
 }
 
 function countNewlines(buf: Uint8Array): number {
@@ -133,13 +154,14 @@ interface Followed {
   partial: string;
 }
 
-async function follow(paths: readonly string[], labelled: boolean, io: LogsIo): Promise<number> {
-  const files: Followed[] = paths.map((path) => {
-    const f: Followed = { path, fd: null, ino: -1, offset: 0, partial: "" };
-    openAtEnd(f);
-    return f;
-  });
-  let lastShown: string | null = labelled ? paths[paths.length - 1]! : null;
+function startFollowing(path: string): Followed {
+  const f: Followed = { path, fd: null, ino: -1, offset: 0, partial: "" };
+  openAtEnd(f);
+  return f;
+}
+
+async function follow(files: readonly Followed[], labelled: boolean, io: LogsIo): Promise<number> {
+  let lastShown: string | null = labelled ? files[files.length - 1]!.path : null;
   const show = async (f: Followed, text: string) => {
     const whole = f.partial + text;
     const cut = whole.lastIndexOf("\n") + 1;

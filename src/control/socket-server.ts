@@ -2,7 +2,7 @@
 // newline-terminated JSON request per connection answered by one JSON line. Only the user
 // pmtr runs as (root, normally) can connect; the file mode is the whole access check.
 
-import { lstatSync, unlinkSync } from "node:fs";
+import { closeSync, lstatSync, openSync, unlinkSync } from "node:fs";
 import type { Socket, UnixSocketListener } from "bun";
 import { GroupUsageCache } from "../os/proc-groups.ts";
 import { ChangeWaiter } from "./change-waiter.ts";
@@ -11,8 +11,24 @@ import { handleRequest } from "./request-handler.ts";
 import { clearStaleSocket } from "./socket-file.ts";
 import type { ControlLog, ControlTarget } from "./target.ts";
 
-/** A client that sends nothing for this long is dropped, so stuck clients cannot pile up fds. */
+/** A client that sends nothing for this long once its request is in is dropped, so stuck
+ *  clients cannot pile up fds. */
 const IDLE_TIMEOUT_SEC = 30;
+/** A client must send its whole request within this: `pmtr` sends it at once, so only a
+ *  stuck or hostile peer takes longer (fault 6 of issue 12: idle connections exhausting fds). */
+const REQUEST_TIMEOUT_SEC = 5;
+/** Connections served at once. Each holds an fd, and an fd table filled by control clients
+ *  made accept(2) fail with EMFILE over and over: the listening socket stays ready, and the
+ *  event loop spun at 97 % CPU. When full, the oldest connection that has not sent its request
+ *  yet is closed to make room (a real client sends it at once, so it is served even while
+ *  idle ones are piling up); when every one has a request in progress, the newcomer is
+ *  answered "busy". */
+export const MAX_CONNECTIONS = 16;
+/** A connection is refused while fewer fds than this are free, so jobs can still be spawned
+ *  (spawn.ts keeps the same margin) and the next accept(2) has an fd to take. */
+const FDS_KEPT_FREE = 8;
+/** At most one warning about refused connections per this long. */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 export interface ControlServer {
   readonly path: string;
@@ -32,6 +48,8 @@ interface Connection {
   unsent: Uint8Array | null;
   /** The final response is queued: end the connection once it is sent. */
   ending: boolean;
+  /** Counted among the connections being served (not refused at once). */
+  counted: boolean;
 }
 
 export type StartResult = { readonly ok: true; readonly server: ControlServer } | { readonly ok: false; readonly message: string };
@@ -46,6 +64,22 @@ export async function startControlServer(path: string, target: ControlTarget, lo
   const usage = new GroupUsageCache({ maxAgeMs: 1000 });
   const ctx = { target, waiter, log, groupUsage: (pgids: readonly number[]) => usage.usage(pgids) };
   let listener: UnixSocketListener<Connection>;
+  let active = 0;
+  /** Counted connections that have not sent their request yet, oldest first. */
+  const silent = new Set<Socket<Connection>>();
+  let refused = 0;
+  let lastRefusalLogMs = -Infinity;
+  const uncount = (socket: Socket<Connection>) => {
+    silent.delete(socket);
+    if (socket.data.counted) active--;
+    socket.data.counted = false;
+  };
+  const evictOldestSilent = () => {
+    const oldest = silent.values().next().value;
+    if (oldest === undefined) return;
+    uncount(oldest);
+    oldest.terminate();
+  };
   // bind(2) creates the file with 0777 & ~umask; the umask is process-wide, but Bun.listen binds
   // synchronously, so nothing else runs while it is narrowed and the socket is never reachable
   // with looser permissions (a chmod after bind would leave a window).
@@ -55,8 +89,24 @@ export async function startControlServer(path: string, target: ControlTarget, lo
       unix: path,
       socket: {
         open(socket) {
-          socket.data = { received: "", receivedBytes: 0, answered: false, closed: false, unsent: null, ending: false };
-          socket.timeout(IDLE_TIMEOUT_SEC);
+          socket.data = { received: "", receivedBytes: 0, answered: false, closed: false, unsent: null, ending: false, counted: false };
+          if (active >= MAX_CONNECTIONS) evictOldestSilent();
+          const refusal = active >= MAX_CONNECTIONS ? `${active} control requests in progress, at most ${MAX_CONNECTIONS}` : !fdsFree(FDS_KEPT_FREE) ? "pmtr is short of file descriptors" : null;
+          if (refusal !== null) {
+            refused++;
+            if (performance.now() - lastRefusalLogMs >= REFUSAL_LOG_INTERVAL_MS) {
+              lastRefusalLogMs = performance.now();
+              log("warning", `control socket: refused ${refused} connection(s): ${refusal} (a client that sends no request is dropped after ${REQUEST_TIMEOUT_SEC} s)`);
+              refused = 0;
+            }
+            socket.data.answered = true;
+            reply(socket, { ok: false, error: `pmtr is busy: ${refusal}; try again` });
+            return;
+          }
+          socket.data.counted = true;
+          active++;
+          silent.add(socket);
+          socket.timeout(REQUEST_TIMEOUT_SEC);
         },
         data(socket, chunk) {
           const conn = socket.data;
@@ -66,6 +116,8 @@ export async function startControlServer(path: string, target: ControlTarget, lo
           const newline = conn.received.indexOf("\n");
           if (newline < 0 && conn.receivedBytes <= MAX_MESSAGE_BYTES) return;
           conn.answered = true;
+          silent.delete(socket);
+          socket.timeout(IDLE_TIMEOUT_SEC);
           if (newline < 0 || newline > MAX_MESSAGE_BYTES) {
             reply(socket, { ok: false, error: `request larger than ${MAX_MESSAGE_BYTES} bytes` });
             return;
@@ -94,12 +146,14 @@ export async function startControlServer(path: string, target: ControlTarget, lo
           flush(socket);
         },
         timeout(socket) {
-          // Longer than the slowest answer (a restart waits out the 10 s grace period), so
-          // only a peer that is stuck or silent is dropped here.
-          socket.end();
+          // Before the request: a silent peer. After it: longer than the slowest answer (a
+          // restart waits out the 10 s grace period), so only a stuck peer. Closed outright:
+          // end() would wait for a peer that is not reading.
+          socket.terminate();
         },
         close(socket) {
           socket.data.closed = true;
+          uncount(socket);
         },
         error() {},
       },
@@ -165,6 +219,19 @@ function flush(socket: Socket<Connection>): void {
   }
   socket.data.unsent = null;
   if (socket.data.ending) socket.end();
+}
+
+/** True when `n` more fds could be opened now (they are closed again at once). */
+function fdsFree(n: number): boolean {
+  const held: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) held.push(openSync("/dev/null", "r"));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    for (const fd of held) closeSync(fd);
+  }
 }
 
 /** bind(2) failures as an operator reads them. */

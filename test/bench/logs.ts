@@ -65,11 +65,11 @@ function dropped(before: number, after: number): number {
   return after < before ? Math.ceil((before - after) / 100e6) * 100e6 : 0;
 }
 
-async function rss(writing: boolean): Promise<number> {
-  const jobs = Array.from({ length: 10 }, (_, i) => job(`j${i}`, true, writing ? `/usr/bin/yes ${WORD}` : "/bin/sleep 3600")).join("");
+async function rss(writers: number): Promise<number> {
+  const jobs = Array.from({ length: 10 }, (_, i) => job(`j${i}`, true, i < writers ? `/usr/bin/yes ${WORD}` : "/bin/sleep 3600")).join("");
   return withPmtr(jobs, async (pid, dir) => {
     await Bun.sleep(1000);
-    if (writing) while (written(join(dir, "j9.log")) < 1e6) await Bun.sleep(50);
+    if (writers > 0) while (written(join(dir, `j${writers - 1}.log`)) < 1e6) await Bun.sleep(50);
     let peak = 0;
     const until = performance.now() + SECONDS * 1000;
     while (performance.now() < until) {
@@ -85,7 +85,9 @@ const direct = await throughput(false);
 figure("one job, 100-byte lines, direct file (no pmtr in the path)", `${direct.mbPerSec.toFixed(0)} MB/s`);
 const rotated = await throughput(true);
 figure("one job, 100-byte lines, through pmtr (rotate 500M)", `${rotated.mbPerSec.toFixed(0)} MB/s, pmtr CPU ${rotated.cpuMsPerMb.toFixed(2)} ms/MB (${((rotated.cpuMsPerMb * rotated.mbPerSec) / 10).toFixed(0)} % of a core)`);
-const idle = await rss(false);
-const busy = await rss(true);
-figure("pmtr RSS, 10 jobs idle (peak)", `${idle.toFixed(1)} MB`);
-figure("pmtr RSS, 10 jobs writing flat out through pmtr (peak)", `${busy.toFixed(1)} MB (+${(busy - idle).toFixed(1)} MB)`);
+const idle = await rss(0);
+figure("pmtr RSS, 10 rotated jobs idle (peak)", `${idle.toFixed(1)} MB`);
+for (const writers of [1, 10]) {
+  const busy = await rss(writers);
+  figure(`pmtr RSS, ${writers} of 10 jobs writing flat out through pmtr (peak)`, `${busy.toFixed(1)} MB (+${(busy - idle).toFixed(1)} MB)`);
+}

@@ -9,6 +9,7 @@ import { closeSync, constants, existsSync, fstatSync, openSync, renameSync, writ
 import { asIdentity, type FsIdentity } from "./fs-identity.ts";
 
 const NEWLINE = 0x0a;
+const EMPTY = new Uint8Array(0);
 const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_CLOEXEC;
 
 export interface RotateLimits {
@@ -37,12 +38,26 @@ export class RotatingFile {
    *  much was written) when the file cannot be opened, written or rotated; calling again with
    *  the rest carries on where it stopped. */
   append(bytes: Uint8Array): void {
+    this.appendBoth(EMPTY, bytes);
+  }
+
+  /** append(head + bytes) without making that concatenation; `written` counts both. One
+   *  synchronous call, so nothing else can write this file between the two. */
+  appendBoth(head: Uint8Array, bytes: Uint8Array): void {
     let done = 0;
     try {
-      while (done < bytes.length) done += this.step(bytes.subarray(done));
+      if (head.length > 0) this.makeRoomForLine(head.length + lineLength(bytes));
+      while (done < head.length) done += this.step(head.subarray(done));
+      while (done - head.length < bytes.length) done += this.step(bytes.subarray(done - head.length));
     } catch (e) {
       throw new AppendError(done, e);
     }
+  }
+
+  /** Open (create) F now if it is not open: errors are thrown, naming nothing (the caller
+   *  knows the path). */
+  ensureOpen(): void {
+    if (this.fd === null) this.open();
   }
 
   /** Close F and open the file now at its path (after logrotate moved it: SIGUSR1, `pmtr
@@ -57,6 +72,13 @@ export class RotatingFile {
     const fd = this.fd;
     this.fd = null;
     closeSync(fd);
+  }
+
+  /** A line of `length` bytes is about to be written in pieces: rotate first if it would not
+   *  fit, as step() does for a line it sees whole. */
+  private makeRoomForLine(length: number): void {
+    if (this.fd === null) this.open();
+    if (!this.midLine && this.sizeBytes > 0 && this.sizeBytes + length > this.limits.maxBytes) this.rotate();
   }
 
   /** Writes a leading part of `rest` (or rotates) and returns how many bytes it wrote. */
@@ -112,6 +134,12 @@ export class RotatingFile {
     });
     this.open();
   }
+}
+
+/** Up to and including the first newline (all of it when there is none). */
+function lineLength(bytes: Uint8Array): number {
+  const nl = bytes.indexOf(NEWLINE);
+  return nl < 0 ? bytes.length : nl + 1;
 }
 
 /** F may have been removed by hand meanwhile: then there is nothing to move. */

@@ -33,6 +33,28 @@ describe("RotatingFile", () => {
     });
   }
 
+  test("appendBoth (a line's start, then the rest): the same files as one append", () => {
+    const path = join(tempDir(), "out.log");
+    const file = new RotatingFile(path, { maxBytes: 300, keep: 100 }, null);
+    const lines = Array.from({ length: 500 }, (_, i) => `line ${i} ${"x".repeat(i % 23)}\n`).join("");
+    // Cut anywhere, as reads end: each piece's tail starts the next call's head.
+    let head = new Uint8Array(0);
+    for (let at = 0; at < lines.length; ) {
+      const piece = enc(lines.slice(at, at + 37));
+      at += 37;
+      const nl = piece.lastIndexOf(10);
+      if (nl < 0) {
+        head = new Uint8Array([...head, ...piece]);
+        continue;
+      }
+      file.appendBoth(head, piece.subarray(0, nl + 1));
+      head = piece.slice(nl + 1);
+    }
+    file.close();
+    expect(allText(path, 100)).toBe(lines);
+    for (let n = 1; existsSync(`${path}.${n}`); n++) expect(read(`${path}.${n}`).length).toBeLessThanOrEqual(300);
+  });
+
   test("keeps N files, dropping the oldest", () => {
     const path = join(tempDir(), "out.log");
     const file = new RotatingFile(path, { maxBytes: 10, keep: 2 }, null);
