@@ -8,6 +8,7 @@
 // holds one fd at a time (pmtr keeps spare fds for spawning, spawn.ts).
 
 import { readdirSync, readFileSync } from "node:fs";
+import { statFields } from "./proc-stat.ts";
 
 export interface GroupUsage {
   /** Resident memory of every process in the group, summed (shared pages count once per process). */
@@ -47,10 +48,8 @@ export function pageSize(): number {
 
 /** One process's group, CPU ticks and RSS pages from the text of /proc/PID/stat; null if unreadable. */
 export function parseStat(text: string): { pgrp: number; cpuTicks: number; rssPages: number } | null {
-  // The command name (field 2) may hold spaces and parentheses: fields follow the last ')'.
-  const close = text.lastIndexOf(")");
-  if (close < 0) return null;
-  const f = text.slice(close + 2).split(" ");
+  const f = statFields(text);
+  if (f === null) return null;
   // f[0] is field 3 (state): pgrp is field 5, utime 14, stime 15, rss 24.
   const pgrp = Number(f[2]);
   const cpuTicks = Number(f[11]) + Number(f[12]);

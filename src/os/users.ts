@@ -12,17 +12,39 @@ export interface User {
   readonly gid: number;
   readonly home: string;
   readonly shell: string;
+  /** No passwd entry: a bare numeric uid (README: `user 54321` works without one). */
+  readonly unlisted?: true;
 }
 
-/** The passwd entry for `nameOrUid` ("daemon" or "1"), or null when there is none. */
+/** uids and gids are 32-bit; (uid_t)-1 means "no change" to setuid and is refused. */
+const MAX_ID = 0xfffffffe;
+
+/** The passwd entry for `nameOrUid` ("daemon" or "1"), or null when there is none. A numeric
+ *  uid without an entry (a container image's `user 54321`, or `54321:100` for an explicit
+ *  group) is still a user: that uid, the given gid or else the same number as gid, no
+ *  supplementary groups, HOME `/`, SHELL `/bin/sh`, named by the number. */
 export function lookupUser(nameOrUid: string): User | null {
   const c = libc();
-  const entry = /^\d+$/.test(nameOrUid) ? c.getpwuid(Number(nameOrUid)) : c.getpwnam(cstr(nameOrUid));
-  return entry === null ? null : readPasswd(entry as Pointer);
+  const numeric = nameOrUid.match(/^(\d+)(?::(\d+))?$/);
+  if (numeric === null) {
+    const entry = c.getpwnam(cstr(nameOrUid));
+    return entry === null ? null : readPasswd(entry as Pointer);
+  }
+  const uid = Number(numeric[1]);
+  const gid = numeric[2] === undefined ? null : Number(numeric[2]);
+  if (uid > MAX_ID || (gid !== null && gid > MAX_ID)) return null;
+  const entry = c.getpwuid(uid);
+  if (entry !== null) {
+    const user = readPasswd(entry as Pointer);
+    return gid === null ? user : { ...user, gid };
+  }
+  return { name: String(uid), uid, gid: gid ?? uid, home: "/", shell: "/bin/sh", unlisted: true };
 }
 
-/** The user's groups as initgroups would set them: `gid` and every group listing the user. */
+/** The user's groups as initgroups would set them: `gid` and every group listing the user;
+ *  only `gid` for a uid without a passwd entry (no name for a group to list). */
 export function groupList(user: User): Uint32Array {
+  if (user.unlisted) return Uint32Array.of(user.gid);
   const count = new Int32Array(1);
   let groups = new Uint32Array(32);
   for (;;) {

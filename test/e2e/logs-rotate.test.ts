@@ -85,6 +85,20 @@ describe("rotate SIZE [keep N] (SPEC §13)", () => {
     }
   });
 
+  test.concurrent("a rotated file the job's user cannot create is a start failure with the reason", async () => {
+    const dir = tempDir("pmtr-logs-rotate-");
+    chmodSync(dir, 0o755); // root's: nobody may enter but not create
+    const conf = writeConfig(dir, `job {\n  name web\n  cmd /bin/sleep 600\n  user nobody\n  dir ${dir}\n  out web.log\n  rotate 1M\n}\n`);
+    try {
+      await withPmtr(["-F", "-c", conf, "-s", join(dir, "s")], {}, async (p) => {
+        await p.waitLog(`job web failed to start: out: open ${dir}/web.log as the job's user: Permission denied`);
+        expect(existsSync(join(dir, "web.log"))).toBe(false);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test.concurrent("SIGUSR1 after mv: the job's lines go on in a new file, none lost or repeated", async () => {
     const dir = tempDir("pmtr-logs-rotate-");
     const conf = writeConfig(dir, `job {\n  name tick\n  cmd ${TICKER}\n  dir ${dir}\n  out tick.log\n  rotate 10M\n}\n`);

@@ -156,3 +156,19 @@ test("a job that gives up: state failed, /readyz 503 saying so, its last exit an
     expect(await res.text()).toMatch(/^not ready: 1 of 2 jobs\nflaky: failed \(gave up[^\n]*\)\n$/);
   });
 }, 60_000);
+
+test("/readyz and pmtr_job_ready follow a job's ready condition: 503 while it starts, 200 once met", async () => {
+  await withMetrics((url, dir) => [`metrics on ${url}`, job("db", `ready file ${join(dir, "db.ready")} within 60s`)].join("\n"), async ({ p, url, dir }) => {
+    await jobRunning(p, "db", marker("db"));
+    await waitFor("db to show as starting", async () => (await value(url, 'pmtr_job_state{name="db",state="starting"}')) === 1, 10_000);
+    expect(await value(url, 'pmtr_job_ready{name="db"}')).toBe(0);
+    expect(await value(url, 'pmtr_job_up{name="db"}')).toBe(1);
+    const res = await fetch(`${url}/readyz`);
+    expect(res.status).toBe(503);
+    expect(await res.text()).toMatch(/^not ready: 1 of 1 job\ndb: starting \(not ready yet \(file [^\n]*\)\n$/);
+    writeFileSync(join(dir, "db.ready"), "");
+    await waitFor("/readyz to answer 200", async () => (await statusOf(`${url}/readyz`)) === 200, 10_000);
+    expect(await value(url, 'pmtr_job_ready{name="db"}')).toBe(1);
+    expect(await value(url, 'pmtr_job_state{name="db",state="running"}')).toBe(1);
+  });
+}, 60_000);

@@ -227,6 +227,29 @@ describe("the context of a job (SPEC §3)", () => {
     expect(await exitOf(pid)).toEqual({ kind: "exited", code: 0 });
   });
 
+  test("a numeric uid without a passwd entry: that uid, the same gid, no other groups, HOME /", async () => {
+    const work = reportDir("unlisted-uid");
+    expect(readFileSync("/etc/passwd", "utf8")).not.toMatch(/^[^:]*:[^:]*:4000000:/m);
+    const pid = await started(spawner(), probeJob(work, { user: "4000000" }));
+    const ctx = await context(work);
+    expect(ctx.uid).toBe("4000000\t4000000\t4000000\t4000000");
+    expect(ctx.gid).toBe("4000000\t4000000\t4000000\t4000000");
+    expect(ctx.groups).toBe("4000000");
+    expect(ctx.env.HOME).toBe("/");
+    expect(ctx.env.USER).toBe("4000000");
+    expect(await exitOf(pid)).toEqual({ kind: "exited", code: 0 });
+  });
+
+  test("UID:GID names the group as well", async () => {
+    const work = reportDir("uid-gid");
+    const pid = await started(spawner(), probeJob(work, { user: "4000001:4000002" }));
+    const ctx = await context(work);
+    expect(ctx.uid).toBe("4000001\t4000001\t4000001\t4000001");
+    expect(ctx.gid).toBe("4000002\t4000002\t4000002\t4000002");
+    expect(ctx.groups).toBe("4000002");
+    expect(await exitOf(pid)).toEqual({ kind: "exited", code: 0 });
+  });
+
   test("argv exactly as written: quoted words, empty words, no glob, no PATH search", async () => {
     const work = reportDir("argv");
     const args = ["two words", "", "*", "$HOME"];
@@ -268,7 +291,6 @@ describe("a start that fails names the step and the OS error", () => {
 
   const settingCases: Array<[string, Partial<JobSpec>, string, RegExp]> = [
     ["no such user", { user: "no-such-user-here" }, "user", /^no such user "no-such-user-here"/],
-    ["no such uid", { user: "4000000" }, "user", /^no such user "4000000"/],
     ["out not writable by the job's user", { user: "nobody", dir: "/", out: "pmtr-test-denied.log" }, "out", /^open \/pmtr-test-denied\.log: Permission denied$/],
     ["cpu that does not exist", { cpu: [1023] }, "cpu", /^sched_setaffinity 1023: Invalid argument$/],
     ["ulimit beyond the kernel's maximum", { ulimits: [{ resource: "RLIMIT_NOFILE", value: 2 ** 40 }] }, "ulimit", /^setrlimit RLIMIT_NOFILE 1099511627776: Operation not permitted$/],
