@@ -51,6 +51,8 @@ dist/SHA256SUMS: $(DIST_BINARIES)
 DEB_ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 DEB_BUN_ARCH = $(if $(filter arm64,$(DEB_ARCH)),arm64,$(if $(filter amd64,$(DEB_ARCH)),x64,$(error DEB_ARCH=$(DEB_ARCH): pmtr is built for amd64 and arm64 only)))
 DEB := dist/pmtr_$(VERSION)_$(DEB_ARCH).deb
+# gzip: xz saves ~12 MiB of 50 but takes 4 times as long; tests that only look inside use none.
+DEB_COMPRESSION ?= gzip
 DEB_FILES := $(wildcard docs/debian/*) docs/completion/pmtr.bash docs/man/pmtr.8 docs/man/pmtr.conf.5 \
 	examples/pmtr.conf systemd/pmtr.service sysvinit/pmtr
 deb: $(DEB)
@@ -78,7 +80,7 @@ $(DEB): dist/pmtr-$(VERSION)-linux-$(DEB_BUN_ARCH) $(DEB_FILES)
 	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' \
 		-e "s/@SIZE@/$$(du -sk --exclude=DEBIAN dist/deb-root | cut -f1)/" docs/debian/control > dist/deb-root/DEBIAN/control
 	cd dist/deb-root && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum > DEBIAN/md5sums
-	dpkg-deb --root-owner-group -Zgzip --build dist/deb-root $@.tmp
+	dpkg-deb --root-owner-group -Z$(DEB_COMPRESSION) --build dist/deb-root $@.tmp
 	@mv $@.tmp $@ && rm -rf dist/deb-root
 
 run: dist/pmtr
