@@ -110,7 +110,8 @@ function describeRun(exit: StatusExit, nowMs: number): string {
   return `${formatExit(exit)} after ${formatSeconds(exit.ranMs / 1000)}, at ${formatTime(exit.atMs)} (${ago(exit.atMs, nowMs)})`;
 }
 
-/** 42s, 5m03s, 2h05m, 3d04h: the two largest units, like ps and systemctl keep it short. */
+/** 42 s, 5m03s, 2h05m, 3d04h: the two largest units, like ps and systemctl keep it short (and
+ *  as the supervisor's own sentences say it: "up 42 s"). */
 export function formatDuration(totalSec: number): string {
   const d = Math.floor(totalSec / 86400);
   const h = Math.floor((totalSec % 86400) / 3600);
@@ -120,7 +121,7 @@ export function formatDuration(totalSec: number): string {
   if (d > 0) return `${d}d${two(h)}h`;
   if (h > 0) return `${h}h${two(m)}m`;
   if (m > 0) return `${m}m${two(s)}s`;
-  return `${s}s`;
+  return `${s} s`;
 }
 
 /** "0.2 s", "4 s", "1m05s": tenths only below 10 s, where they tell a crash loop apart. */

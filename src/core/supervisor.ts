@@ -64,6 +64,8 @@ export class Supervisor {
   private running = 0;
   private gatesDirty = false;
   private shuttingDown = false;
+  /** Removed from the configuration, waiting for the removed jobs that depend on them to go. */
+  private removalPending = new Set<Slot>();
   /** At shutdown, jobs others depend on wait for those to be gone (SPEC §12). */
   private shutdownPending = new Set<Slot>();
   private shutdownDone: (() => void) | null = null;
@@ -86,7 +88,8 @@ export class Supervisor {
       if (wanted.has(slot.spec.name)) continue;
       this.slots.delete(slot.spec.name);
       this.leaving.add(slot);
-      this.dispatch(slot, { kind: "removed" });
+      // Removed once no removed job that depends on it (`after`) has a process (SPEC §12).
+      this.removalPending.add(slot);
     }
 
     for (const spec of config.jobs) {
@@ -98,11 +101,16 @@ export class Supervisor {
         const leaving = [...this.leaving].find((s) => s.spec.name === spec.name);
         if (leaving !== undefined) {
           this.leaving.delete(leaving);
+          const old = leaving.spec;
           slot = leaving;
           slot.spec = spec;
           slot.index = index;
           next.set(spec.name, slot);
-          this.dispatch(slot, { kind: "definition-changed", inPlace: false, fields: [] });
+          if (this.removalPending.delete(slot)) {
+            // Its removal had not begun: as if it had never left.
+            const fields = changedFields(old, spec);
+            if (fields.length > 0) this.dispatch(slot, { kind: "definition-changed", inPlace: appliesInPlace(old, spec), fields });
+          } else this.dispatch(slot, { kind: "definition-changed", inPlace: false, fields: [] });
           continue;
         }
         slot = { spec, index, generation: 0, job: { run: spec.disabled ? { kind: "disabled" } : { kind: "waiting" }, override: null, history: EMPTY_HISTORY } };
@@ -327,6 +335,7 @@ export class Supervisor {
       this.leaving.delete(slot);
       if (this.slots.get(slot.spec.name) === slot) this.slots.delete(slot.spec.name);
       this.shutdownPending.delete(slot);
+      this.removalPending.delete(slot);
     }
   }
 
@@ -398,6 +407,7 @@ export class Supervisor {
 
   /** After every input: start what may start, finish a shutdown, tell the world, set the alarm. */
   private settle(): void {
+    this.releaseRemovals();
     if (this.shuttingDown) this.releaseShutdown();
     else this.releaseWaiting();
     if (this.shuttingDown && this.shutdownDone && this.live === 0 && this.draining.size === 0) {
@@ -427,6 +437,23 @@ export class Supervisor {
       }
       // Drop the jobs that have left `waiting`, so the next pass costs only what still waits.
       if (this.waitingSorted === candidates) this.waitingSorted = candidates.filter((s) => s.job.run.kind === "waiting");
+    }
+  }
+
+  /** Removal order (SPEC §12): a removed job is stopped once no removed job naming it in an
+   *  `after` line has a process. O(removed jobs), and only while removals are pending. */
+  private releaseRemovals(): void {
+    let progressed = this.removalPending.size > 0;
+    while (progressed) {
+      progressed = false;
+      for (const slot of [...this.removalPending]) {
+        const name = slot.spec.name;
+        const blocked = [...this.leaving].some((d) => d !== slot && hasProcess(d.job.run) && d.spec.after.some((a) => a.name === name));
+        if (blocked && hasProcess(slot.job.run)) continue;
+        this.removalPending.delete(slot);
+        this.dispatch(slot, { kind: "removed" });
+        progressed = true;
+      }
     }
   }
 

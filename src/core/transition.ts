@@ -9,6 +9,7 @@ import type { JobSpec } from "../config/model.ts";
 import type { Effect, Event, EventKind, Exit, History, Job, Rest, Run, RunKind, StopCause } from "./job.ts";
 import { hasProcess } from "./job.ts";
 import { msg } from "./messages.ts";
+import { beginEscalation, isKillDue, killSent } from "./escalation.ts";
 import { decideAfterRun } from "./policy.ts";
 import type { ExitStatus } from "./ports.ts";
 
@@ -180,8 +181,8 @@ const liveExited: Handler = (c: Ctx<Live, Extract<Event, { kind: "exited" }>>) =
   if (!groupAlive) return { job: { ...job, run: restOf(decision.rest, c.now) }, effects: [...effects, notify] };
   const signal = c.spec.policy.stopSignal;
   const run: Run = {
-    kind: "stopping", pid: c.run.pid, startedAt: c.run.startedAt, signal, sentAt: c.now,
-    killAt: c.now + c.spec.policy.stopTimeoutMs, leaderGone: true, then: decision.rest,
+    kind: "stopping", pid: c.run.pid, startedAt: c.run.startedAt, leaderGone: true, then: decision.rest,
+    ...beginEscalation(signal, c.now, c.spec.policy.stopTimeoutMs),
   };
   return {
     job: { ...job, run },
@@ -275,10 +276,10 @@ const groupGone: Handler = (c: Ctx<Stopping>) =>
   c.run.leaderGone ? { job: { ...c.job, run: restOf(c.run.then, c.now) }, effects: [notify] } : nothing(c);
 
 const killTime: Handler = (c: Ctx<Stopping>) => {
-  if (c.run.killAt === null || c.run.killAt > c.now) return nothing(c);
+  if (!isKillDue(c.run, c.now)) return nothing(c);
   const line = c.run.leaderGone ? msg.leftovers("SIGKILL", c.spec.name, c.run.pid) : msg.sending("SIGKILL", c.spec.name, c.run.pid);
   return {
-    job: { ...c.job, run: { ...c.run, killAt: null } },
+    job: { ...c.job, run: killSent(c.run) },
     effects: [{ kind: "log", level: "warning", message: line }, { kind: "signal", pgid: c.run.pid, signal: "SIGKILL" }],
   };
 };
@@ -375,9 +376,7 @@ const notify: Effect = { kind: "notify-dependants" };
  *  in the port), SIGKILL at its stop timeout; `then` once the group is gone. */
 function stopProcess(c: Ctx, pid: number, startedAt: number, then: Rest, why?: string): Step {
   const signal = c.spec.policy.stopSignal;
-  const run: Run = {
-    kind: "stopping", pid, startedAt, signal, sentAt: c.now, killAt: c.now + c.spec.policy.stopTimeoutMs, leaderGone: false, then,
-  };
+  const run: Run = { kind: "stopping", pid, startedAt, leaderGone: false, then, ...beginEscalation(signal, c.now, c.spec.policy.stopTimeoutMs) };
   const effects: Effect[] = [];
   if (why !== undefined) effects.push({ kind: "log", level: "info", message: why });
   effects.push({ kind: "log", level: "info", message: msg.sending(signal, c.spec.name, pid) }, { kind: "signal", pgid: pid, signal }, notify);

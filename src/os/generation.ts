@@ -10,6 +10,9 @@
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import type { LogLevel } from "../core/ports.ts";
 import { isRunningPmtr } from "./pidfile.ts";
+import { readStatFields } from "./proc-stat.ts";
+import { beginEscalation, isKillDue, killSent } from "../core/escalation.ts";
+import { msg } from "../core/messages.ts";
 import { groupAlive, signalGroup } from "./process-group.ts";
 
 export interface RecordedJob {
@@ -29,25 +32,14 @@ export function recordPath(socketPath: string): string {
   return socketPath.endsWith(".sock") ? `${socketPath.slice(0, -".sock".length)}.jobs` : `${socketPath}.jobs`;
 }
 
-/** Fields of /proc/PID/stat after the command name (field 3 onwards), or null if no such process. */
-function statFields(pid: number): string[] | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) may contain spaces and parentheses: fields follow the last ')'.
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return null;
-  }
-}
-
 /** Start time of `pid` (field 22 of /proc/PID/stat), or null if there is no such process. */
 export function processStart(pid: number): string | null {
-  return statFields(pid)?.[19] ?? null;
+  return readStatFields(pid)?.[19] ?? null;
 }
 
 /** Process group of `pid` (field 5), or null. */
 function processGroup(pid: number): number | null {
-  const pgrp = statFields(pid)?.[2];
+  const pgrp = readStatFields(pid)?.[2];
   return pgrp === undefined ? null : Number(pgrp);
 }
 
@@ -110,22 +102,23 @@ export async function stopPreviousGeneration(
   const left = record.jobs.filter(
     (job) => Number.isInteger(job.pid) && job.pid > 1 && processStart(job.pid) === job.start && processGroup(job.pid) === job.pid,
   );
+  // The same escalation as a job's stop (core/escalation.ts), for all of them at once.
+  let stop = beginEscalation("SIGTERM", performance.now(), graceMs);
   for (const job of left) {
     log("warning", `stopping job ${job.name} [${job.pid}], left running by a previous pmtr [${record.pmtr}] that did not exit cleanly`);
-    signalGroup(job.pid, "SIGTERM");
+    signalGroup(job.pid, stop.signal);
   }
-  const deadline = performance.now() + graceMs;
-  let killed = false;
+  const giveUpAt = stop.killAt! + 2_000; // unkillable (D state): give up waiting
   while (left.some((job) => groupAlive(job.pid))) {
-    if (!killed && performance.now() >= deadline) {
-      killed = true;
+    if (isKillDue(stop, performance.now())) {
+      stop = killSent(stop);
       for (const job of left) {
         if (!groupAlive(job.pid)) continue;
-        log("warning", `sending SIGKILL to job ${job.name} [${job.pid}]`);
+        log("warning", msg.sending("SIGKILL", job.name, job.pid));
         signalGroup(job.pid, "SIGKILL");
       }
     }
-    if (killed && performance.now() >= deadline + 2_000) break; // unkillable (D state): give up waiting
+    if (performance.now() >= giveUpAt) break;
     await Bun.sleep(20);
   }
 }

@@ -17,10 +17,13 @@ const { Supervisor } = (await import(modulePath)) as { Supervisor: new (ports: u
 
 interface SupervisorLike {
   apply(config: Config): void;
+  snapshot(): unknown[];
   exited(pid: number, status: { kind: "exited"; code: number }): void;
 }
 
 const EXITS = 2_000;
+/** Also measured: one snapshot (what `pmtr status` and each UDP report read), in ms. */
+const snapshotMs = new Map<number, number>();
 const ROUNDS = 5;
 
 async function measure(jobs: number): Promise<number> {
@@ -68,11 +71,14 @@ async function measure(jobs: number): Promise<number> {
   }
   if (nextPid - 100 < jobs + EXITS * ROUNDS) throw new Error(`only ${nextPid - 100 - jobs} restarts happened`);
   perRound.sort((a, b) => a - b);
+  const t0 = Bun.nanoseconds();
+  for (let i = 0; i < 20; i++) sup.snapshot();
+  snapshotMs.set(jobs, (Bun.nanoseconds() - t0) / 20 / 1e6);
   return perRound[Math.floor(ROUNDS / 2)]!;
 }
 
 console.log(`core: ${modulePath}`);
 for (const jobs of [100, 1000, 5000]) {
   const us = await measure(jobs);
-  console.log(`${String(jobs).padStart(5)} jobs: exit -> restart ${us.toFixed(1)} µs per event`);
+  console.log(`${String(jobs).padStart(5)} jobs: exit -> restart ${us.toFixed(1)} µs per event; snapshot ${snapshotMs.get(jobs)!.toFixed(2)} ms`);
 }

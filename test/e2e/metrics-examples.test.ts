@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { EXAMPLE_METRICS_PORT, METRICS_PATHS } from "../../src/control/metrics-server.ts";
+import { PMTR, rmSync, tempDir, writeConfig } from "../helpers.ts";
 import { promtool } from "../unit/control/metrics-fixture.ts";
 
 const EXAMPLES = resolve(import.meta.dir, "../../examples");
@@ -15,6 +16,16 @@ function metricsPort(conf: string): number {
   const m = /^metrics on http:\/\/(\S+):(\d+)$/m.exec(conf);
   if (m === null) throw new Error(`no metrics on line in:\n${conf}`);
   return Number(m[2]);
+}
+
+/** `pmtr -t` on a configuration the example embeds: it must be one pmtr accepts. */
+async function checkWithPmtr(conf: string): Promise<{ code: number; output: string }> {
+  const dir = tempDir("pmtr-example-conf-");
+  try {
+    return await run([PMTR, "-t", "-c", writeConfig(dir, conf)]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function run(argv: string[]): Promise<{ code: number; output: string }> {
@@ -35,6 +46,10 @@ describe("Kubernetes Pod (Bun.YAML.parse)", () => {
     expect(pod.spec.volumes.find((v: { name: string }) => v.name === "config").configMap.name).toBe(configMap.metadata.name);
     // pmtr as root refuses a configuration that group or others can write.
     expect(pod.spec.volumes[0].configMap.defaultMode).toBe(0o644);
+  });
+
+  test("the ConfigMap's pmtr.conf is valid", async () => {
+    expect(await checkWithPmtr(configMap.data["pmtr.conf"])).toEqual({ code: 0, output: "" });
   });
 
   test("liveness on /healthz and readiness on /readyz, on the port pmtr serves", () => {
@@ -58,6 +73,10 @@ describe("Nomad job (JSON job format)", () => {
     expect(task.Config.entrypoint).toEqual(["/usr/bin/pmtr"]);
     expect(task.Config.args).toEqual(["-F", "-c", `/${template.DestPath}`]);
     expect(template.Perms).toBe("0644");
+  });
+
+  test("the template's pmtr.conf is valid", async () => {
+    expect(await checkWithPmtr(template.EmbeddedTmpl)).toEqual({ code: 0, output: "" });
   });
 
   test("checks /healthz (restarting the task) and /readyz on the port pmtr serves", () => {

@@ -31,7 +31,8 @@ async function start() {
   return harness;
 }
 
-type Taken = { shutdown: number | null; rescan: boolean; reap: boolean };
+type Taken = { shutdown: number | null; rescan: boolean; reap: boolean; reopen: boolean; ignored: string[] };
+const nothing = { shutdown: null, rescan: false, reap: false, reopen: false, ignored: [] };
 const taken = (lines: string[]): Taken[] => lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
 
 describe("installSignals", () => {
@@ -39,7 +40,7 @@ describe("installSignals", () => {
     const h = await start();
     h.proc.kill(name);
     const record = await waitFor("a wake-up", () => taken(h.lines)[0]);
-    expect(record).toEqual({ shutdown: number, rescan: false, reap: false });
+    expect(record).toEqual({ ...nothing, shutdown: number });
     expect(h.proc.exitCode).toBeNull();
   });
 
@@ -49,10 +50,7 @@ describe("installSignals", () => {
     await waitFor("a wake-up", () => taken(h.lines).length === 1);
     h.proc.kill("SIGHUP");
     await waitFor("a second wake-up", () => taken(h.lines).length === 2);
-    expect(taken(h.lines)).toEqual([
-      { shutdown: null, rescan: true, reap: false },
-      { shutdown: null, rescan: true, reap: false },
-    ]);
+    expect(taken(h.lines)).toEqual([{ ...nothing, rescan: true }, { ...nothing, rescan: true }]);
   });
 
   test("the first shutdown signal is kept across takes and later shutdown signals", async () => {
@@ -62,6 +60,29 @@ describe("installSignals", () => {
     h.proc.kill("SIGTERM");
     await waitFor("a second wake-up", () => taken(h.lines).length === 2);
     expect(taken(h.lines).map((t) => t.shutdown)).toEqual([2, 2]);
+  });
+
+  test("SIGUSR1 records a reopen; the harness's onReopen hook runs when the loop asks", async () => {
+    const h = await start();
+    h.proc.kill("SIGUSR1");
+    expect(await waitFor("a wake-up", () => taken(h.lines)[0])).toEqual({ ...nothing, reopen: true });
+    await waitFor("the hook", () => h.lines.includes("reopened"));
+    expect(h.proc.exitCode).toBeNull();
+  });
+
+  test.each(["SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGPROF", "SIGIO", "SIGXCPU"] as const)("%s is recorded as ignored, by name", async (name) => {
+    const h = await start();
+    h.proc.kill(name);
+    expect(await waitFor("a wake-up", () => taken(h.lines)[0])).toEqual({ ...nothing, ignored: [name] });
+    expect(h.proc.exitCode).toBeNull();
+  });
+
+  test("SIGSTKFLT and the real-time signals are set to SIG_IGN: the process survives them", async () => {
+    const h = await start();
+    for (const sig of [16, 34, 40, 64]) process.kill(h.proc.pid, sig);
+    h.proc.kill("SIGHUP"); // delivered after them: its wake-up proves the process is still there
+    await waitFor("a wake-up", () => taken(h.lines).length > 0);
+    expect(h.proc.exitCode).toBeNull();
   });
 
   test("a child's exit (SIGCHLD) records a reap", async () => {

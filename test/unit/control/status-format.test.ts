@@ -30,7 +30,7 @@ test("toStatusJob: the supervisor's details pass through; usage only with a proc
 });
 
 test.each([
-  [0, "0s"], [59, "59s"], [60, "1m00s"], [305, "5m05s"], [3600, "1h00m"], [7500, "2h05m"], [86400, "1d00h"], [273600, "3d04h"],
+  [0, "0 s"], [59, "59 s"], [60, "1m00s"], [305, "5m05s"], [3600, "1h00m"], [7500, "2h05m"], [86400, "1d00h"], [273600, "3d04h"],
 ])("formatDuration(%d) = %s", (sec, text) => {
   expect(formatDuration(sec)).toBe(text);
 });
@@ -77,11 +77,11 @@ test("the detail view: every fact on its own line, the last exits newest first",
     "web",
     "  state         backoff: exit 3 after 0.2 s; restart in 8 s (attempt 4)",
     "  pid           -",
-    "  last started  2026-12-01 13:59:50 (10s ago)",
+    "  last started  2026-12-01 13:59:50 (10 s ago)",
     "  restarts      4",
-    "  last exit     exit 3 after 0.2 s, at 2026-12-01 13:59:50 (10s ago)",
+    "  last exit     exit 3 after 0.2 s, at 2026-12-01 13:59:50 (10 s ago)",
     "  start error   out: open /var/log/x.log as user nobody: Permission denied (2026-12-01 13:30:00)",
-    "  next restart  2026-12-01 14:00:08 (in 8s)",
+    "  next restart  2026-12-01 14:00:08 (in 8 s)",
     "  ready         no",
     '  command       /usr/bin/web --greeting "hello world" ""',
     "  user          nobody",
@@ -90,7 +90,7 @@ test("the detail view: every fact on its own line, the last exits newest first",
     "  err           /dev/null",
     "  defined in    /etc/pmtr.conf:12",
     "  last 2 exits, newest first:",
-    "    exit 3 after 0.2 s, at 2026-12-01 13:59:50 (10s ago)",
+    "    exit 3 after 0.2 s, at 2026-12-01 13:59:50 (10 s ago)",
     "    SIGKILL after 1h02m, at 2026-12-01 13:00:00 (1h00m ago)",
     "",
   ].join("\n"));

@@ -78,6 +78,30 @@ describe("after (SPEC §12)", () => {
   });
 });
 
+describe("removal order (SPEC §12)", () => {
+  test("removing a job and its dependant stops the dependant first; a job put back before its removal began is untouched", async () => {
+    const { ports, sup } = setup();
+    sup.apply(config(job("db"), job("app", { after: [after("db", "started")] }), job("x")));
+    await settle();
+    sup.apply(config(job("x")));
+    await settle();
+    expect(ports.running("app")!.signals).toEqual(["SIGTERM"]);
+    expect(ports.running("db")!.signals).toEqual([]);
+    sup.apply(config(job("x"), job("db")));
+    await settle();
+    ports.exit("app", { kind: "signaled", signal: "SIGTERM" });
+    await settle();
+    expect(ports.running("db")!.signals).toEqual([]);
+    expect(ports.startsOf("db")).toBe(1);
+    sup.apply(config(job("x")));
+    await settle();
+    expect(ports.running("db")!.signals).toEqual(["SIGTERM"]);
+    ports.exit("db", { kind: "signaled", signal: "SIGTERM" });
+    await settle();
+    expect(sup.snapshot().map((j) => j.name)).toEqual(["x"]);
+  });
+});
+
 describe("shutdown starts nothing (issue 12, fault 6)", () => {
   test("at most MAX_STARTS_IN_FLIGHT starts are in flight; the rest wait for one to resolve, and after shutdown never start", async () => {
     const { ports, sup } = setup();
