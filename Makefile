@@ -96,14 +96,14 @@ bench: dist/pmtr
 
 # The reliability suite (docs/RELIABILITY.md): fuzzing, reload storms, churn, faults; as root.
 # Short form (~80 s) unless RELIABILITY_LONG=1. Its files are *.rel.ts, so `make test` does not
-# run them. The churn test mostly waits on its jobs, so it runs beside the others in a second
-# bun; its output follows theirs.
+# run them. The churn and hook-limit tests mostly wait (on their jobs, on a 30 s limit), so they
+# run beside the others in a second bun; their output follows theirs.
 .PHONY: reliability
-RELIABILITY_CHURN := test/reliability/churn.rel.ts
+RELIABILITY_CHURN := test/reliability/churn.rel.ts test/reliability/hook-limit.rel.ts
 RELIABILITY_REST := $(filter-out $(RELIABILITY_CHURN),$(wildcard test/reliability/*.rel.ts))
 reliability: dist/pmtr
 	@churn_log=$$(mktemp); \
-	$(BUN) test --timeout 60000 ./$(RELIABILITY_CHURN) > $$churn_log 2>&1 & churn=$$!; \
+	$(BUN) test --timeout 60000 $(addprefix ./,$(RELIABILITY_CHURN)) > $$churn_log 2>&1 & churn=$$!; \
 	$(BUN) test --timeout 60000 $(addprefix ./,$(RELIABILITY_REST)); rest=$$?; \
 	wait $$churn; churn=$$?; cat $$churn_log; rm -f $$churn_log; \
 	[ $$rest -eq 0 ] && [ $$churn -eq 0 ]

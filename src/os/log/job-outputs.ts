@@ -34,6 +34,9 @@ export interface JobOutputs {
   start(job: JobSpec, launch: Launch): Promise<StartOutcome>;
   /** Reopen every rotated file (SIGUSR1, `pmtr reopen`); returns one message per failure. */
   reopen(): string[];
+  /** After a reload: rotate SIZE and keep of the files open now follow the new definitions
+   *  (SPEC §11 applies a change of them in place, without restarting the job). */
+  configure(jobs: readonly JobSpec[]): void;
   /** Rotated files open now. */
   openFiles(): number;
   /** Resolves once every pump has reached end-of-file (all jobs gone), or after `timeoutMs`. */
@@ -225,6 +228,15 @@ export function createJobOutputs(log: (level: LogLevel, message: string) => void
         }
       }
       return failures;
+    },
+    configure(jobs) {
+      for (const job of jobs) {
+        if (job.rotate === null) continue;
+        for (const stream of ["out", "err"] as const) {
+          const entry = streamRoute(job, stream) === "file" ? files.get(shownPath(job.dir, job[stream])) : undefined;
+          if (entry) entry.file.limits = { maxBytes: job.rotate.maxBytes, keep: job.rotate.keep };
+        }
+      }
     },
     openFiles: () => files.size,
     async drain(timeoutMs) {
