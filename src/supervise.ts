@@ -34,6 +34,7 @@ import { acquirePidfile } from "./os/pidfile.ts";
 import { groupAlive, signalGroup } from "./os/process-group.ts";
 import { becomeSubreaper, reapOrphans } from "./os/reaper.ts";
 import { createReadiness } from "./os/probe/readiness.ts";
+import { prestartRuntimeThreads, reexecWithRuntimeOptions } from "./os/runtime-threads.ts";
 import { createNotifier } from "./os/sd-notify.ts";
 import { installSignals } from "./os/signals.ts";
 import { createSpawner, spawnRoutineProblem } from "./os/spawn.ts";
@@ -49,11 +50,15 @@ const SETTLE_MAX_MS = 200;
 const OUTPUT_DRAIN_MS = 1000;
 
 export async function supervise(options: Options, args: readonly string[]): Promise<number> {
+  // First, before the environment is read and changed (src/os/runtime-threads.ts).
+  reexecWithRuntimeOptions();
   const daemonChild = takeDaemonChild();
   const isPid1 = process.pid === 1;
   // Without -F the command detaches; as PID 1 there is nothing to detach from (SPEC §9).
   if (!options.foreground && !isPid1 && daemonChild === null) return detach(detachArgs(args, options, (t) => process.stderr.write(t)));
 
+  // Before any job can use up a task limit (issue 12, fault 1; src/os/runtime-threads.ts).
+  await prestartRuntimeThreads();
   // Before anything is spawned: reading NOTIFY_SOCKET also removes it from our environment.
   const notifier = createNotifier();
   // A background pmtr says nothing on the terminal unless it fails to start: then the
