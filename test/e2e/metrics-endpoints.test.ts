@@ -4,7 +4,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { join, jobRunning, rmSync, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
+import { join, jobRunning, pidsWithArg, rmSync, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
 import { promtoolCheck } from "../unit/control/metrics-fixture.ts";
 import { freePort, scrape, SLEEPER, statusOf, value } from "./metrics-lib.ts";
 
@@ -33,8 +33,11 @@ async function withMetrics(conf: (url: string, dir: string) => string, fn: (ctx:
 }
 
 test("every series, with the right values after a kill and after a rejected and an applied reload", async () => {
-  await withMetrics((url) => [`metrics on ${url}`, job("web"), `job {\n  name quick\n  cmd /bin/sh -c "exit 3"\n}`].join("\n"), async ({ p, url, conf }) => {
-    const web = await jobRunning(p, "web", marker("web"));
+  // web restarts 3 s after an exit (not the default 10 s): long enough to see it down, short
+  // enough for the suite.
+  const web = () => job("web", "backoff 3s..3s");
+  await withMetrics((url) => [`metrics on ${url}`, web(), `job {\n  name quick\n  cmd /bin/sh -c "exit 3"\n}`].join("\n"), async ({ p, url, conf }) => {
+    const webPid = await jobRunning(p, "web", marker("web"));
     const beforeMs = Date.now();
     await waitFor("quick's exit to show", async () => (await value(url, 'pmtr_job_last_exit_code{name="quick"}')) === 3, 10_000);
     let { body, values } = await scrape(url);
@@ -64,8 +67,8 @@ test("every series, with the right values after a kill and after a rejected and 
     const checked = await promtoolCheck(body);
     expect(checked.output).toBe("");
 
-    // SIGKILL: the exit shows as 128 + 9 while the restart waits (it ran < 10 s), then the restart counts.
-    process.kill(web, "SIGKILL");
+    // SIGKILL: the exit shows as 128 + 9 while the restart waits (3 s), then the restart counts.
+    process.kill(webPid, "SIGKILL");
     await waitFor("web's kill to show", async () => (await value(url, 'pmtr_job_last_exit_code{name="web"}')) === 137, 10_000);
     expect(await value(url, 'pmtr_job_up{name="web"}')).toBe(0);
     expect(await value(url, 'pmtr_job_state{name="web",state="running"}')).toBe(0);
@@ -73,11 +76,11 @@ test("every series, with the right values after a kill and after a rejected and 
     expect(await value(url, 'pmtr_job_up{name="web"}')).toBe(1);
 
     // A file with errors: counted as a failure, last reload 0. The fixed file: a success, 1.
-    save(conf, [`metrics on ${url}`, job("web"), "bogus line"].join("\n"));
+    save(conf, [`metrics on ${url}`, web(), "bogus line"].join("\n"));
     await p.waitLog("keeping the previous configuration", 10_000);
     await waitFor("the rejected reload to count", async () => (await value(url, 'pmtr_config_reloads_total{result="failure"}')) === 1);
     expect(await value(url, "pmtr_config_last_reload_success")).toBe(0);
-    save(conf, [`metrics on ${url}`, job("web")].join("\n"));
+    save(conf, [`metrics on ${url}`, web()].join("\n"));
     await waitFor("the applied reload to count", async () => (await value(url, 'pmtr_config_reloads_total{result="success"}')) === 1, 10_000);
     ({ body, values } = await scrape(url));
     expect(values.get("pmtr_config_last_reload_success")).toBe(1);
@@ -172,3 +175,22 @@ test("/readyz and pmtr_job_ready follow a job's ready condition: 503 while it st
     expect(await value(url, 'pmtr_job_state{name="db",state="running"}')).toBe(1);
   });
 }, 60_000);
+
+test("pmtr_job_cpu_seconds_total keeps the CPU of a worker that has exited and been reaped within the group", async () => {
+  // The job's shell burns CPU in a subshell, waits for it, then execs sleep: no process of the
+  // group that burned the CPU is alive any more, but its time is in the leader's cutime.
+  const burn = `/bin/sh -c "( i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done ); exec ${SLEEPER} ${marker("burner")}"`;
+  await withMetrics((url) => [`metrics on ${url}`, `job {\n  name burner\n  cmd ${burn}\n}`].join("\n"), async ({ p, url }) => {
+    await waitFor("the burner to exec its sleep", () => p.stderr.includes("started job burner") && readProcArgs(marker("burner")), 30_000);
+    const cpu = await waitFor("the burned CPU to show", async () => {
+      const v = await value(url, 'pmtr_job_cpu_seconds_total{name="burner"}');
+      return v !== undefined && v >= 0.1 ? v : null;
+    }, 15_000, 200);
+    expect(cpu).toBeGreaterThanOrEqual(0.1);
+  });
+}, 60_000);
+
+/** True once a live process has `arg` as an argument. */
+function readProcArgs(arg: string): boolean {
+  return pidsWithArg(arg).length > 0;
+}
