@@ -4,9 +4,7 @@
 
 import pkg from "../package.json" with { type: "json" };
 import { parseArgs, USAGE, type Options } from "./cli.ts";
-import { describeJob } from "./config/describe.ts";
 import { EXIT } from "./exit.ts";
-import { readConfigFile } from "./os/config-file.ts";
 
 export async function run(args: readonly string[]): Promise<number> {
   const command = parseArgs(args);
@@ -39,6 +37,10 @@ export async function run(args: readonly string[]): Promise<number> {
 /** `pmtr -t`: 0 on a valid file (one line per job with -v; warnings about what would fail at
  *  run time on stderr, SPEC §15); every error and 1 if not. */
 async function check(options: Options): Promise<number> {
+  // Loaded here, not at the top: the configuration modules (zod's schemas are built when they
+  // load) cost a client command like `pmtr status` several MB it does not need.
+  const { readConfigFile } = await import("./os/config-file.ts");
+  const { describeJob } = await import("./config/describe.ts");
   const loaded = readConfigFile(options.configPath, { enforceOwnership: process.getuid?.() === 0 });
   if (!loaded.ok) {
     await write(Bun.stderr, loaded.messages.map((m) => `${m}\n`).join(""));

@@ -184,6 +184,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       notifier.reloading();
       config = next;
       supervisor.apply(config);
+      outputs.configure(config.jobs); // a changed rotate SIZE/keep applies in place
       udp.configure(config.reportTo, config.listenOn);
       metrics.reloaded(true);
       metrics.configure(config.metricsOn);

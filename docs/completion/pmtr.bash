@@ -16,6 +16,12 @@ _pmtr_options() {
 	"$1" -h 2>/dev/null | sed -n 's/^  \(-[-a-zA-Z]*\)\(, \(--[-a-z]*\)\)\{0,1\} .*/\1 \3/p'
 }
 
+# The flags the usage text's synopsis gives after command $2 ("status [--json] [NAME...|--all]"
+# gives --json and --all; "start|stop|restart NAME...|--all" gives --all for each of the three).
+_pmtr_flags() {
+	"$1" -h 2>/dev/null | sed -n '1,/^$/p' | grep -E -- "[] |]$2([] |]|$)" | sed "s/.*$2//" | grep -oE -- '-[-a-zA-Z]+' | sort -u
+}
+
 # The job names the running pmtr reports; nothing when it is not running.
 _pmtr_jobs() {
 	"$@" status --json 2>/dev/null | sed -n 's/^ *"name": *"\([^"]*\)".*/\1/p'
@@ -57,15 +63,14 @@ _pmtr() {
 		return
 	fi
 
+	if [[ $cur == -* ]]; then
+		mapfile -t COMPREPLY < <(compgen -W "$(_pmtr_flags "$bin" "$cmd")" -- "$cur")
+		return
+	fi
+	case $prev in -n) return ;; esac # logs -n N: a number
+
 	case $cmd in
 	reload | reopen) ;;
-	status)
-		if [[ $cur == -* ]]; then
-			mapfile -t COMPREPLY < <(compgen -W "--json" -- "$cur")
-		else
-			mapfile -t COMPREPLY < <(compgen -W "$(_pmtr_jobs "${client[@]}")" -- "$cur")
-		fi
-		;;
 	signal)
 		if ((nargs == 0)); then
 			mapfile -t COMPREPLY < <(compgen -W "HUP INT QUIT KILL USR1 USR2 TERM CONT STOP TSTP ALRM WINCH" -- "$cur")

@@ -68,7 +68,7 @@ export function formatMetrics(s: MetricsSnapshot): string {
     perJob("pmtr_job_start_time_seconds", (j) => (j.startedAtEpochMs === null ? null : j.startedAtEpochMs / 1000)));
   family("pmtr_job_memory_rss_bytes", "gauge", "Resident memory of every process in the job's process group.",
     perJob("pmtr_job_memory_rss_bytes", (j) => j.rssBytes));
-  family("pmtr_job_cpu_seconds_total", "counter", "User and system CPU time of the live processes in the job's process group.",
+  family("pmtr_job_cpu_seconds_total", "counter", "User and system CPU time of the processes in the job's process group and of the children they have waited for.",
     perJob("pmtr_job_cpu_seconds_total", (j) => j.cpuSeconds));
   family("pmtr_config_reloads_total", "counter", "Configurations applied (success) or rejected with errors (failure) since pmtr started.", [
     `pmtr_config_reloads_total{result="success"} ${s.reloads.success}`,

@@ -20,15 +20,6 @@ export interface HttpAddress {
   readonly port: number;
 }
 
-/** The fields core's snapshot carries for status (SPEC §10); older snapshots lack them, and
- *  the fallbacks below derive what they can. */
-type SnapshotJob = JobStatus & {
-  readonly ready?: boolean;
-  readonly reason?: string;
-  /** Epoch ms of the current (or last) run's start. */
-  readonly startedAt?: number | null;
-};
-
 export interface MetricsSource {
   /** Every job, in file order (ControlTarget.snapshot). */
   jobs(): readonly JobStatus[];
@@ -109,18 +100,17 @@ export class MetricsServer {
       await new Promise<void>((resolve) => setImmediate(resolve));
       return text(200, "ok\n");
     }
-    const jobs = this.source.jobs() as readonly SnapshotJob[];
+    const jobs = this.source.jobs();
     if (path === METRICS_PATHS.readyz) {
-      const answer = readiness(jobs.map((job) => ({ name: job.name, state: job.state, ready: isReady(job), reason: job.reason ?? describeLastExit(job.lastExit) })));
+      const answer = readiness(jobs.map((job) => ({ name: job.name, state: job.state, ready: isReady(job), reason: job.reason })));
       return text(answer.ready ? 200 : 503, answer.text);
     }
     return new Response(await this.metrics(jobs), { headers: { "Content-Type": METRICS_CONTENT_TYPE } });
   }
 
-  private async metrics(jobs: readonly SnapshotJob[]): Promise<string> {
+  private async metrics(jobs: readonly JobStatus[]): Promise<string> {
     const pids = jobs.flatMap((job) => (job.pid === null ? [] : [job.pid]));
     const usage = await this.usage.usage(pids);
-    const nowEpochMs = Date.now();
     const reloads = this.source.reloads();
     return formatMetrics({
       jobs: jobs.map((job): MetricsJob => {
@@ -133,7 +123,7 @@ export class MetricsServer {
           ready: isReady(job),
           restarts: job.restarts,
           lastExitCode: job.lastExit === null ? null : exitCode(job.lastExit),
-          startedAtEpochMs: job.startedAt !== undefined ? job.startedAt : job.sinceStartMs === null ? null : nowEpochMs - job.sinceStartMs,
+          startedAtEpochMs: job.startedAt,
           rssBytes: group?.rssBytes ?? 0,
           cpuSeconds: group?.cpuSeconds ?? 0,
         };
@@ -146,8 +136,8 @@ export class MetricsServer {
   }
 }
 
-function isReady(job: SnapshotJob): boolean {
-  return job.state === "running" && (job.ready ?? true);
+function isReady(job: JobStatus): boolean {
+  return job.state === "running" && job.ready;
 }
 
 /** 128+N for a death by signal N, as shells report it. */
@@ -155,11 +145,6 @@ function exitCode(status: ExitStatus): number {
   if (status.kind === "exited") return status.code;
   const n = (constants.signals as Record<string, number | undefined>)[status.signal];
   return n === undefined ? 128 : 128 + n;
-}
-
-function describeLastExit(status: ExitStatus | null): string {
-  if (status === null) return "";
-  return status.kind === "exited" ? `last exit status ${status.code}` : `last killed by ${status.signal}`;
 }
 
 function text(status: number, body: string, headers: Record<string, string> = {}): Response {

@@ -3,7 +3,7 @@
 // warning each time the configuration is applied, and datagrams that change nothing (malformed,
 // or naming no job) are logged at a bounded rate (ignored-log.ts).
 
-import dgram from "node:dgram";
+import type dgram from "node:dgram";
 import type { UdpAddress } from "../config/model.ts";
 import { IgnoredLog } from "./ignored-log.ts";
 import { parseControlDatagram } from "./listen-parse.ts";
@@ -32,7 +32,7 @@ export class UdpListener {
     this.close();
     if (address === null || key === null) return;
 
-    const socket = dgram.createSocket({ type: isIpv6(address.host) ? "udp6" : "udp4", reuseAddr: false });
+    const socket = udp().createSocket({ type: isIpv6(address.host) ? "udp6" : "udp4", reuseAddr: false });
     const entry = { key, socket };
     this.current = entry;
     socket.on("error", (error) => {
@@ -75,4 +75,10 @@ export class UdpListener {
     if (unknown.length > 0) this.ignored.datagram(unknown);
     for (const { enabled, names } of parsed.requests) this.target.setEnabled(names, enabled);
   }
+}
+
+/** node:dgram, loaded at the first UDP socket: without `report to`/`listen on` it is never
+ *  loaded, and its JavaScript costs ~1 MB of pmtr's memory (docs/PERFORMANCE.md, Memory). */
+function udp(): typeof dgram {
+  return require("node:dgram") as typeof dgram;
 }

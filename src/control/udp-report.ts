@@ -2,7 +2,7 @@
 // each job state change. A burst of changes (a reload touching many jobs) yields one datagram
 // per event-loop turn, not one per job.
 
-import dgram from "node:dgram";
+import type dgram from "node:dgram";
 import { hostname as osHostname, networkInterfaces } from "node:os";
 import type { UdpAddress } from "../config/model.ts";
 import { formatReport } from "./report-format.ts";
@@ -97,7 +97,7 @@ export class UdpReporter {
   }
 
   private open(key: string, address: UdpAddress): void {
-    const socket = dgram.createSocket(isIpv6(address.host) ? "udp6" : "udp4");
+    const socket = udp().createSocket(isIpv6(address.host) ? "udp6" : "udp4");
     const dest: Destination = { address, socket, ready: address.iface === null, lastError: null };
     socket.on("error", (error) => this.log("warning", `report to ${key}: ${error.message}`));
     socket.unref();
@@ -121,4 +121,10 @@ export class UdpReporter {
       }
     });
   }
+}
+
+/** node:dgram, loaded at the first UDP socket: without `report to`/`listen on` it is never
+ *  loaded, and its JavaScript costs ~1 MB of pmtr's memory (docs/PERFORMANCE.md, Memory). */
+function udp(): typeof dgram {
+  return require("node:dgram") as typeof dgram;
 }

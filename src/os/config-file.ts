@@ -6,7 +6,6 @@
 // (upstream's wording, which scripts and log searches grep for). Never throws: start-up and
 // every reload rely on that.
 
-import { createHash, type Hash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { assemble } from "../config/assemble.ts";
@@ -43,7 +42,7 @@ export function readConfigFile(path: string, opts: ReadOptions): LoadedConfig {
     const owner = ownershipCheck(opts);
     const read = readBytes(path, owner);
     if (!read.ok) return failed(path, read.messages, null, []);
-    const hash = createHash("sha256").update(read.bytes);
+    const hash = new Bun.CryptoHasher("sha256").update(read.bytes);
     const text = decodeText(read.bytes);
     if (typeof text !== "string") return failed(path, [`${path}: ${text.problem}`], hash.digest("hex"), []);
     const main = parsed(text, path, false, read.bytes);
@@ -68,7 +67,7 @@ let parseCacheNext = new Map<string, { readonly digest: string; readonly part: P
 
 function parsed(text: string, file: string, included: boolean, bytes: Uint8Array): ParsedFile {
   const key = `${included ? "i" : "m"}\0${file}`;
-  const digest = createHash("sha256").update(bytes).digest("hex");
+  const digest = new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
   const hit = parseCache.get(key) ?? parseCacheNext.get(key);
   const part = hit?.digest === digest ? hit.part : parseFile(text, file, included);
   parseCacheNext.set(key, { digest, part });
@@ -88,7 +87,7 @@ function failed(path: string, messages: string[], digest: string | null, include
 /** The files `patterns` match, read and parsed in order; each file once, the main file never
  *  (a pattern such as /etc/*.conf may match it). The digest covers names and contents, so
  *  adding, removing or editing an included file is a change. */
-function readIncluded(mainPath: string, patterns: readonly string[], owner: OwnershipCheck, hash: Hash): { parts: ParsedFile[]; problems: string[] } {
+function readIncluded(mainPath: string, patterns: readonly string[], owner: OwnershipCheck, hash: Bun.CryptoHasher): { parts: ParsedFile[]; problems: string[] } {
   const parts: ParsedFile[] = [];
   const problems: string[] = [];
   const seen = new Set<string>([realPath(mainPath)]);

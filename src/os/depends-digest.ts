@@ -10,7 +10,6 @@
 // The file is opened once, non-blocking, and checked on that descriptor, then read up to a
 // bound, so nothing at the path can stall the loop or cost unbounded memory.
 
-import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { REFUSED, type Digest, type LogLevel } from "../core/ports.ts";
 import { describeFaults, rootOnlyFaults } from "./root-only.ts";
@@ -58,7 +57,7 @@ function digestFile(path: string, enforceOwnership: boolean): string | null | { 
       const { fault, fix } = describeFaults(faults);
       return { refusal: `${path}: refusing a depends file ${fault}: pmtr runs as root, and whoever may change it would restart the jobs that depend on it (fix: ${fix})` };
     }
-    const hash = createHash("sha256");
+    const hash = new Bun.CryptoHasher("sha256");
     const buffer = new Uint8Array(CHUNK_BYTES);
     let total = 0;
     while (total < MAX_DIGEST_BYTES) {

@@ -10,6 +10,7 @@
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import type { LogLevel } from "../core/ports.ts";
 import { isRunningPmtr } from "./pidfile.ts";
+import { readStatFields } from "./proc-stat.ts";
 import { beginEscalation, isKillDue, killSent } from "../core/escalation.ts";
 import { msg } from "../core/messages.ts";
 import { groupAlive, signalGroup } from "./process-group.ts";
@@ -31,25 +32,14 @@ export function recordPath(socketPath: string): string {
   return socketPath.endsWith(".sock") ? `${socketPath.slice(0, -".sock".length)}.jobs` : `${socketPath}.jobs`;
 }
 
-/** Fields of /proc/PID/stat after the command name (field 3 onwards), or null if no such process. */
-function statFields(pid: number): string[] | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) may contain spaces and parentheses: fields follow the last ')'.
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return null;
-  }
-}
-
 /** Start time of `pid` (field 22 of /proc/PID/stat), or null if there is no such process. */
 export function processStart(pid: number): string | null {
-  return statFields(pid)?.[19] ?? null;
+  return readStatFields(pid)?.[19] ?? null;
 }
 
 /** Process group of `pid` (field 5), or null. */
 function processGroup(pid: number): number | null {
-  const pgrp = statFields(pid)?.[2];
+  const pgrp = readStatFields(pid)?.[2];
   return pgrp === undefined ? null : Number(pgrp);
 }
 

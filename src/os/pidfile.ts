@@ -13,6 +13,7 @@
 
 import { linkSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
+import { readStatFields } from "./proc-stat.ts";
 
 export type PidfileResult = { readonly ok: true; release(): void } | { readonly ok: false; readonly message: string };
 
@@ -81,9 +82,8 @@ function isAlive(pid: number): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EPERM") return false; // EPERM: alive, another user's
   }
-  const stat = readOr(`/proc/${pid}/stat`);
-  // "PID (comm) S ...": comm may hold spaces and parentheses, so the state follows the last ")".
-  return stat === null || stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  const state = readStatFields(pid)?.[0];
+  return state === undefined || state !== "Z"; // unreadable: alive, as kill(0) said
 }
 
 /** The basename of the program `pid` runs: from /proc/PID/exe (" (deleted)" after an upgrade

@@ -8,11 +8,12 @@
 // holds one fd at a time (pmtr keeps spare fds for spawning, spawn.ts).
 
 import { readdirSync, readFileSync } from "node:fs";
+import { statFields } from "./proc-stat.ts";
 
 export interface GroupUsage {
   /** Resident memory of every process in the group, summed (shared pages count once per process). */
   readonly rssBytes: number;
-  /** User + system CPU time of the live processes in the group (reaped children are not counted). */
+  /** User + system CPU time of the group's processes and of the children they have waited for. */
   readonly cpuSeconds: number;
   /** Processes found in the group. */
   readonly processes: number;
@@ -47,13 +48,14 @@ export function pageSize(): number {
 
 /** One process's group, CPU ticks and RSS pages from the text of /proc/PID/stat; null if unreadable. */
 export function parseStat(text: string): { pgrp: number; cpuTicks: number; rssPages: number } | null {
-  // The command name (field 2) may hold spaces and parentheses: fields follow the last ')'.
-  const close = text.lastIndexOf(")");
-  if (close < 0) return null;
-  const f = text.slice(close + 2).split(" ");
-  // f[0] is field 3 (state): pgrp is field 5, utime 14, stime 15, rss 24.
+  const f = statFields(text);
+  if (f === null) return null;
+  // f[0] is field 3 (state): pgrp is field 5, utime 14, stime 15, cutime 16, cstime 17, rss 24.
+  // cutime/cstime hold the CPU of children this process has waited for: with them the group's
+  // total does not drop when a worker exits and is reaped by its parent (a drop would read as a
+  // counter reset to Prometheus, and rate() would count the whole total again).
   const pgrp = Number(f[2]);
-  const cpuTicks = Number(f[11]) + Number(f[12]);
+  const cpuTicks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
   const rssPages = Number(f[21]);
   if (!Number.isFinite(pgrp) || !Number.isFinite(cpuTicks) || !Number.isFinite(rssPages)) return null;
   return { pgrp, cpuTicks, rssPages };

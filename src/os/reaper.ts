@@ -15,6 +15,7 @@
 import { read } from "bun:ffi";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { errnoText, libc } from "./libc.ts";
+import { readStatFields } from "./proc-stat.ts";
 import { trackedPids } from "./spawn/children.ts";
 
 const PR_SET_CHILD_SUBREAPER = 36;
@@ -87,14 +88,9 @@ export function childPidsFromStat(): number[] {
   const pids: number[] = [];
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      // "PID (comm) S PPID ...": comm may hold spaces and parentheses.
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === self) pids.push(Number(name));
-    } catch {
-      // exited meanwhile
-    }
+    // null: exited meanwhile
+    const ppid = Number(readStatFields(name)?.[1]);
+    if (ppid === self) pids.push(Number(name));
   }
   return pids;
 }

@@ -5,9 +5,10 @@
 
 import { realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { openDgram } from "../../src/os/unix-dgram.ts";
 import { benchDir, PMTR, removeDir, sleepJobs, startPmtr } from "./lib/daemons.ts";
-import { cpuTimeMs, pollUntil, readOr } from "./lib/proc.ts";
+import { argvOf, childrenOf, cpuTimeMs, pollUntil, readOr } from "./lib/proc.ts";
 import { figure, machine, summary } from "./lib/report.ts";
 
 const FIX = resolve(import.meta.dir, "../fixtures/readiness");
@@ -33,6 +34,7 @@ function runPmtr(dir: string, conf: string) {
   writeFileSync(join(dir, "etc", "pmtr.conf"), conf, { mode: 0o644 });
   const proc = Bun.spawn([PMTR, "-F", "-c", join(dir, "etc", "pmtr.conf"), "-s", join(dir, "pmtr.sock")], { stdio: ["ignore", "ignore", "ignore"] });
   return {
+    pid: proc.pid,
     async stop(): Promise<number> {
       const t0 = performance.now();
       proc.kill("SIGTERM");
@@ -75,7 +77,33 @@ const pushed: number[] = [];
 for (let i = 0; i < RUNS; i++) {
   pushed.push(await latency((events) => [`cmd ${FIX}/notify-at.sh db ${events} 0.2`, "ready notify"], "db notify"));
 }
-figure("ready notify: READY=1 sent -> dependant started", summary(pushed));
+figure("ready notify: READY=1 sent -> dependant started (shells)", summary(pushed));
+
+// The same, seen from outside with nothing but pmtr in the path: this process sends READY=1
+// on db's notify socket itself (as root it may) and polls /proc for the dependant's process.
+const direct: number[] = [];
+for (let i = 0; i < RUNS; i++) {
+  const dir = benchDir("notify");
+  const sock = join(dir, "pmtr.sock");
+  const pmtr = runPmtr(dir, ["job {", "name db", "cmd /bin/sleep 1000001", "ready notify", "}",
+    "job {", "name web", "cmd /bin/sleep 1000002", "after db", "}", ""].join("\n"));
+  try {
+    const notifySock = `${sock}.notify/1.sock`;
+    pollUntil("db's notify socket", () => existsSync(notifySock) || null, 30_000, 1);
+    pollUntil("db running", () => childrenOf(pmtr.pid).some((p) => argvOf(p)[1] === "1000001") || null, 30_000, 1);
+    const opened = openDgram(notifySock);
+    if (!opened.ok) throw new Error(opened.message);
+    const t0 = performance.now();
+    opened.sender.send(new TextEncoder().encode("READY=1"));
+    pollUntil("web started", () => childrenOf(pmtr.pid).some((p) => argvOf(p)[1] === "1000002") || null, 30_000, 0.1);
+    direct.push(performance.now() - t0);
+    opened.sender.close();
+  } finally {
+    await pmtr.stop();
+    removeDir(dir);
+  }
+}
+figure("ready notify: READY=1 sent -> dependant exec'd (pmtr alone)", summary(direct));
 
 {
   const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });

@@ -1,14 +1,15 @@
 // `make dist`: one binary per architecture with SHA256SUMS, each printing the package's
 // version; the arm64 one run on this x64 machine under qemu-user (Debian's qemu-user plus the
 // arm64 libc6, libstdc++6 and libgcc-s1 from multiarch, installed by .ci/run): --version, -t,
-// and a supervision smoke — two jobs started, one killed and restarted, a clean stop. The jobs
-// are this machine's own programs (/bin/sleep): qemu-user runs pmtr, the kernel runs the jobs.
+// and a supervision smoke — two jobs started (one with nice and ulimit, applied by the spawn
+// routine pmtr compiles for its own architecture), one killed and restarted, a clean stop. The
+// jobs are this machine's own programs (/bin/sleep): qemu-user runs pmtr, the kernel the jobs.
 
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import { Pmtr, isAlive, join, rmSync, startedPids, tempDir, waitFor, writeConfig } from "../helpers.ts";
+import { Pmtr, isAlive, join, procStat, readOr, rmSync, startedPids, tempDir, waitFor, writeConfig } from "../helpers.ts";
 import { ARTIFACT, ROOT, VERSION, make, requireTool, run } from "./dist-lib.ts";
 
 const QEMU_PACKAGES = "qemu-user, with libc6:arm64 libstdc++6:arm64 libgcc-s1:arm64 after dpkg --add-architecture arm64";
@@ -39,6 +40,13 @@ describe("make dist", () => {
   });
 });
 
+/** The job's nice value and soft open-files limit, as the kernel reports them. */
+function expectContext(pid: number, nice: number, nofile: number | null): void {
+  expect(procStat(pid)?.nice).toBe(nice);
+  const limit = readOr(`/proc/${pid}/limits`).match(/^Max open files\s+(\d+)\s+(\d+)/m);
+  if (nofile !== null) expect([Number(limit?.[1]), Number(limit?.[2])]).toEqual([nofile, nofile]);
+}
+
 describe("the arm64 binary under qemu-user", () => {
   const arm64 = (...args: string[]) => run([requireTool("qemu-aarch64", QEMU_PACKAGES), ARTIFACT("arm64"), ...args], { timeoutMs: SLOW_MS });
 
@@ -68,7 +76,9 @@ describe("the arm64 binary under qemu-user", () => {
     const qemu = requireTool("qemu-aarch64", QEMU_PACKAGES);
     const dir = tempDir("pmtr-arm64-");
     const sock = join(dir, "pmtr.sock");
-    const conf = writeConfig(dir, "job {\n  name a\n  cmd /bin/sleep 600\n}\njob {\n  name b\n  cmd /bin/sleep 601\n}\n");
+    // Job a has a context for the spawn routine to apply (nice, an rlimit): under qemu that is
+    // the arm64 code TinyCC compiles inside pmtr, with arm64 syscall numbers.
+    const conf = writeConfig(dir, "job {\n  name a\n  cmd /bin/sleep 600\n  nice 5\n  ulimit -n 512\n}\njob {\n  name b\n  cmd /bin/sleep 601\n}\n");
     // Pmtr runs `wrap... dist/pmtr ARGS`; the shell drops dist/pmtr ($0) and execs the arm64
     // binary under qemu with the same arguments, so pmtr's pid is qemu's.
     const pmtr = new Pmtr(["-F", "-v", "-c", conf, "-s", sock], { wrap: ["sh", "-c", `exec "${qemu}" "${ARTIFACT("arm64")}" "$@"`] });
@@ -81,6 +91,8 @@ describe("the arm64 binary under qemu-user", () => {
       jobs.push(a1!, b1!);
       expect(isAlive(a1!)).toBe(true);
       expect(isAlive(b1!)).toBe(true);
+      expectContext(a1!, 5, 512);
+      expectContext(b1!, 0, null);
 
       process.kill(a1!, "SIGKILL");
       // A job that ran under 10 s is restarted 10 s after its exit (SPEC §4).
@@ -88,6 +100,7 @@ describe("the arm64 binary under qemu-user", () => {
       jobs.push(a2);
       expect(pmtr.stderr).toMatch(new RegExp(`job a \\[${a1}\\] exited after \\d+ sec: killed by SIGKILL`));
       expect(isAlive(a2)).toBe(true);
+      expectContext(a2, 5, 512);
       expect(startedPids(pmtr.stderr, "b")).toEqual([b1!]);
 
       // The arm64 client talks to the arm64 pmtr over the control socket.

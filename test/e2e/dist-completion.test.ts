@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { CLIENT_COMMANDS } from "../../src/cli.ts";
+import { CLIENT_COMMANDS, USAGE } from "../../src/cli.ts";
 import { PMTR, Pmtr, join, rmSync, tempDir, writeConfig } from "../helpers.ts";
 import { ROOT, run } from "./dist-lib.ts";
 
@@ -57,9 +57,19 @@ describe("bash completion", () => {
     expect(complete("-s", sock, "stop", "").sort()).toEqual(["db", "web", "worker"]);
     expect(complete("-s", sock, "restart", "w").sort()).toEqual(["web", "worker"]);
     expect(complete("status", "-s", sock, "wo")).toEqual(["worker"]);
-    expect(complete("-s", sock, "status", "--")).toEqual(["--json"]);
+    expect(complete("-s", sock, "status", "--")).toContain("--json");
     // A name already given does not stop the next from being completed.
     expect(complete("-s", sock, "start", "web", "d")).toEqual(["db"]);
+  });
+
+  test("each command's flags, read from the binary's usage synopsis", () => {
+    const synopsis = USAGE.slice(0, USAGE.indexOf("\n\n"));
+    for (const command of CLIENT_COMMANDS) {
+      const line = synopsis.split("\n").find((l) => new RegExp(`[\\] |]${command}([\\] |]|$)`).test(l));
+      const flags = line === undefined ? [] : [...new Set(line.slice(line.indexOf(command) + command.length).match(/-[-a-zA-Z]+/g) ?? [])].sort();
+      expect(`${command}: ${complete("-s", sock, command, "-").sort().join(" ")}`).toBe(`${command}: ${flags.join(" ")}`);
+    }
+    expect(complete("-s", sock, "status", "--j")).toEqual(["--json"]);
   });
 
   test("signal: a signal name first, then job names", () => {

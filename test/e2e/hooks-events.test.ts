@@ -1,8 +1,9 @@
 // `on exit` / `on fail` end to end (SPEC §14): dist/pmtr runs the hooks of real jobs with the
 // job's user and the PMTR_ variables, one at a time per job (events meanwhile coalesced and
 // counted), their output in pmtr's log, and a hook that cannot start never touching the job.
-// The 30 s limit is unit-tested on a fake clock (test/unit/os/hooks.test.ts): a real one would
-// add half a minute to every run of the suite. Runs as root (`user nobody`), as .ci/run does.
+// The 30 s limit is unit-tested on a fake clock (test/unit/os/hooks.test.ts) and run on the real
+// clock by the reliability suite (test/reliability/hook-limit.rel.ts): here it would add half a
+// minute to every `make test`. Runs as root (`user nobody`), as .ci/run does.
 
 import { afterEach, expect, test } from "bun:test";
 import { chmodSync } from "node:fs";

@@ -5,7 +5,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, statSync } from "node:fs";
-import { FIXTURES, join, readOr, rmSync, runPmtr, PMTR, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
+import { FIXTURES, join, readOr, rmSync, runPmtr, PMTR, startedPids, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
 
 const NUMBERED = join(FIXTURES, "logs/numbered.sh");
 const TICKER = join(FIXTURES, "logs/ticker.sh");
@@ -79,6 +79,39 @@ describe("rotate SIZE [keep N] (SPEC §13)", () => {
         const text = rotatedText(join(logs, "gen.log"), 3);
         expect(numberedLines(3000).endsWith(text)).toBe(true);
         for (const name of ["gen.log", "gen.log.1", "gen.log.3"]) expect(statSync(join(logs, name)).uid).toBe(65534);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test.concurrent("a rotated file the job's user cannot create is a start failure with the reason", async () => {
+    const dir = tempDir("pmtr-logs-rotate-");
+    chmodSync(dir, 0o755); // root's: nobody may enter but not create
+    const conf = writeConfig(dir, `job {\n  name web\n  cmd /bin/sleep 600\n  user nobody\n  dir ${dir}\n  out web.log\n  rotate 1M\n}\n`);
+    try {
+      await withPmtr(["-F", "-c", conf, "-s", join(dir, "s")], {}, async (p) => {
+        await p.waitLog(`job web failed to start: out: open ${dir}/web.log as the job's user: Permission denied`);
+        expect(existsSync(join(dir, "web.log"))).toBe(false);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test.concurrent("a new rotate size applies in place: same process, the file rotates at the new size", async () => {
+    const dir = tempDir("pmtr-logs-rotate-");
+    const job = (rotate: string) => `job {\n  name tick\n  cmd ${TICKER}\n  dir ${dir}\n  out tick.log\n  rotate ${rotate}\n}\n`;
+    const conf = writeConfig(dir, job("10M"));
+    const log = join(dir, "tick.log");
+    try {
+      await withPmtr(["-F", "-c", conf, "-s", join(dir, "s")], {}, async (p) => {
+        await waitFor("tick 3", () => readOr(log).includes("tick 3\n"));
+        writeConfig(dir, job("1K keep 2"));
+        await p.waitLog("rescanning job configuration");
+        await waitFor("a rotation at 1K", () => existsSync(`${log}.1`), 20_000);
+        expect(startedPids(p.stderr, "tick").length).toBe(1);
+        expect(statSync(`${log}.1`).size).toBeLessThanOrEqual(1024);
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

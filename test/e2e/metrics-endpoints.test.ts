@@ -4,7 +4,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { join, jobRunning, rmSync, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
+import { join, jobRunning, pidsWithArg, rmSync, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
 import { promtoolCheck } from "../unit/control/metrics-fixture.ts";
 import { freePort, scrape, SLEEPER, statusOf, value } from "./metrics-lib.ts";
 
@@ -172,3 +172,22 @@ test("/readyz and pmtr_job_ready follow a job's ready condition: 503 while it st
     expect(await value(url, 'pmtr_job_state{name="db",state="running"}')).toBe(1);
   });
 }, 60_000);
+
+test("pmtr_job_cpu_seconds_total keeps the CPU of a worker that has exited and been reaped within the group", async () => {
+  // The job's shell burns CPU in a subshell, waits for it, then execs sleep: no process of the
+  // group that burned the CPU is alive any more, but its time is in the leader's cutime.
+  const burn = `/bin/sh -c "( i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done ); exec ${SLEEPER} ${marker("burner")}"`;
+  await withMetrics((url) => [`metrics on ${url}`, `job {\n  name burner\n  cmd ${burn}\n}`].join("\n"), async ({ p, url }) => {
+    await waitFor("the burner to exec its sleep", () => p.stderr.includes("started job burner") && readProcArgs(marker("burner")), 30_000);
+    const cpu = await waitFor("the burned CPU to show", async () => {
+      const v = await value(url, 'pmtr_job_cpu_seconds_total{name="burner"}');
+      return v !== undefined && v >= 0.1 ? v : null;
+    }, 15_000, 200);
+    expect(cpu).toBeGreaterThanOrEqual(0.1);
+  });
+}, 60_000);
+
+/** True once a live process has `arg` as an argument. */
+function readProcArgs(arg: string): boolean {
+  return pidsWithArg(arg).length > 0;
+}

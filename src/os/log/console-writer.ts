@@ -22,7 +22,12 @@ export interface ConsoleWriter {
 }
 
 export function openConsoleWriter(fd: 1 | 2): ConsoleWriter {
-  return new QueuedConsole(writableFd(fd));
+  return createConsoleWriter(writableFd(fd));
+}
+
+/** A writer on `fd` as it is (tests give it a non-blocking pipe of their own). */
+export function createConsoleWriter(fd: number): ConsoleWriter {
+  return new QueuedConsole(fd);
 }
 
 /** The fd to write `fd`'s stream through without blocking pmtr (see the header). */

@@ -8,7 +8,7 @@
 // closed when the last one ends), line by line. So a restart neither loses the previous run's
 // last lines nor splits a line, and a changed `rotate` size applies from the next write.
 
-import { appendFileSync, closeSync } from "node:fs";
+import { appendFileSync, closeSync, statSync } from "node:fs";
 import type { JobSpec } from "../../config/model.ts";
 import { msg } from "../../core/messages.ts";
 import type { LogLevel, StartOutcome } from "../../core/ports.ts";
@@ -34,6 +34,9 @@ export interface JobOutputs {
   start(job: JobSpec, launch: Launch): Promise<StartOutcome>;
   /** Reopen every rotated file (SIGUSR1, `pmtr reopen`); returns one message per failure. */
   reopen(): string[];
+  /** After a reload: rotate SIZE and keep of the files open now follow the new definitions
+   *  (SPEC §11 applies a change of them in place, without restarting the job). */
+  configure(jobs: readonly JobSpec[]): void;
   /** Rotated files open now. */
   openFiles(): number;
   /** Resolves once every pump has reached end-of-file (all jobs gone), or after `timeoutMs`. */
@@ -81,7 +84,22 @@ export function createJobOutputs(log: (level: LogLevel, message: string) => void
     } catch {}
   };
 
-  const runPump = (job: JobSpec, stream: "out" | "err", pipe: OutputPipe, identity: FsIdentity | null) => {
+  /** Opens (creates) a rotated stream's file before the run starts, as the job would open a
+   *  direct one: a file that cannot be opened is the start's failure, with the reason, not a
+   *  job that runs and stalls. Returns the failure, or null with the file acquired. */
+  const openFileFirst = (job: JobSpec, stream: "out" | "err", identity: FsIdentity | null): { step: string; error: string } | null => {
+    const path = shownPath(job.dir, job[stream]);
+    const file = acquireFile(job, path, identity);
+    try {
+      file.ensureOpen();
+      return null;
+    } catch (e) {
+      releaseFile(path);
+      return { step: stream, error: `open ${path}${identity ? " as the job's user" : ""}: ${osError(e)}` };
+    }
+  };
+
+  const runPump = (job: JobSpec, stream: "out" | "err", pipe: OutputPipe) => {
     let sink: LineSink;
     let release = () => {};
     let where: string;
@@ -91,7 +109,7 @@ export function createJobOutputs(log: (level: LogLevel, message: string) => void
       where = stream === "out" ? "pmtr's stdout" : "pmtr's stderr";
     } else {
       const path = shownPath(job.dir, job[stream]);
-      const file = acquireFile(job, path, identity);
+      const file = files.get(path)!.file; // acquired by openFileFirst
       sink = { write: (head, lines) => file.appendBoth(head, lines) };
       release = () => releaseFile(path);
       where = path;
@@ -155,9 +173,36 @@ export function createJobOutputs(log: (level: LogLevel, message: string) => void
         for (const { pipe } of opened) closeBoth(pipe);
         return { ok: false, step: routes.out !== "direct" && opened.length === 0 ? "out" : "err", error: `pipe: ${osError(e)}` };
       }
+      // Files first, unless the start is bound to fail earlier (an unknown user, a missing dir:
+      // the run reports that step, as SPEC §3 orders them).
+      const fileStreams = opened.filter(({ stream }) => routes[stream] === "file").map(({ stream }) => stream);
+      if (fileStreams.length > 0 && identity !== "unknown-user" && isDirectory(job.dir)) {
+        const acquired: Array<"out" | "err"> = [];
+        for (const stream of fileStreams) {
+          const failure = openFileFirst(job, stream, identity);
+          if (failure !== null) {
+            for (const done of acquired) releaseFile(shownPath(job.dir, job[done]));
+            for (const { pipe } of opened) closeBoth(pipe);
+            const outcome: StartOutcome = { ok: false, ...failure };
+            recordStartError(job, outcome);
+            return outcome;
+          }
+          acquired.push(stream);
+        }
+      } else if (fileStreams.length > 0) {
+        // Not opened: the run will fail. Acquired all the same, so the paths below stay uniform.
+        for (const stream of fileStreams) acquireFile(job, shownPath(job.dir, job[stream]), null);
+      }
+      const releaseFiles = () => {
+        for (const stream of fileStreams) releaseFile(shownPath(job.dir, job[stream]));
+      };
       let outcome: StartOutcome;
       try {
         outcome = await launch(io);
+      } catch (e) {
+        for (const { pipe } of opened) closeQuietly(pipe.readFd);
+        releaseFiles();
+        throw e;
       } finally {
         // The run has its copies (or never will): pmtr keeps only the read ends, so end-of-file
         // comes when the run and everything it started are done writing.
@@ -165,10 +210,12 @@ export function createJobOutputs(log: (level: LogLevel, message: string) => void
       }
       if (!outcome.ok) {
         for (const { pipe } of opened) closeQuietly(pipe.readFd);
+        releaseFiles();
         recordStartError(job, outcome);
         return outcome;
       }
-      for (const { stream, pipe } of opened) runPump(job, stream, pipe, identity === "unknown-user" ? null : identity);
+      // Each pump releases its file when it ends.
+      for (const { stream, pipe } of opened) runPump(job, stream, pipe);
       return outcome;
     },
     reopen() {
@@ -182,6 +229,15 @@ export function createJobOutputs(log: (level: LogLevel, message: string) => void
       }
       return failures;
     },
+    configure(jobs) {
+      for (const job of jobs) {
+        if (job.rotate === null) continue;
+        for (const stream of ["out", "err"] as const) {
+          const entry = streamRoute(job, stream) === "file" ? files.get(shownPath(job.dir, job[stream])) : undefined;
+          if (entry) entry.file.limits = { maxBytes: job.rotate.maxBytes, keep: job.rotate.keep };
+        }
+      }
+    },
     openFiles: () => files.size,
     async drain(timeoutMs) {
       let timer: Timer | undefined;
@@ -190,6 +246,14 @@ export function createJobOutputs(log: (level: LogLevel, message: string) => void
       clearTimeout(timer);
     },
   };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function closeBoth(pipe: OutputPipe): void {

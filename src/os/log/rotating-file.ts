@@ -54,6 +54,12 @@ export class RotatingFile {
     }
   }
 
+  /** Open (create) F now if it is not open: errors are thrown, naming nothing (the caller
+   *  knows the path). */
+  ensureOpen(): void {
+    if (this.fd === null) this.open();
+  }
+
   /** Close F and open the file now at its path (after logrotate moved it: SIGUSR1, `pmtr
    *  reopen`). Errors are thrown; the next append tries again. */
   reopen(): void {

@@ -91,7 +91,9 @@ export class JobTable {
           key = argv[1]!;
           this.known.set(pid, key);
           this.everSeen.set(pid, key);
-        } else if (argv.includes("--exec-helper")) {
+        } else if (argv.length > 0 && argv[0] !== SLEEP) {
+          // A child that has not exec'd its job yet (it still shows the daemon's argv): the exec
+          // helper of old pmtr versions, or a start caught between clone and execve.
           helpers++;
         }
       }

@@ -2,6 +2,7 @@
 
 import { createServer } from "node:net";
 import type { JobStatus } from "../../../src/control/target.ts";
+import type { ExitStatus } from "../../../src/core/ports.ts";
 
 /** A port that was free a moment ago (bound to 0 and released). */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
@@ -15,10 +16,20 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
   });
 }
 
-export type Job = JobStatus & { ready?: boolean; reason?: string; startedAt?: number | null };
+/** A job as core's snapshot shows it; `lastExit` may be given as a bare exit status. */
+export type Job = JobStatus;
 
-export function job(over: Partial<Job> & { name: string }): Job {
-  return { state: "running", enabled: true, pid: null, sinceStartMs: null, restarts: 0, lastExit: null, cmd: "/bin/true", ...over };
+export function job(over: Omit<Partial<Job>, "lastExit"> & { name: string; lastExit?: ExitStatus | null }): Job {
+  const { lastExit = null, ...rest } = over;
+  const state = rest.state ?? "running";
+  return {
+    state, reason: "", enabled: true, pid: null, sinceStartMs: null, startedAt: null, restarts: 0,
+    lastExit: lastExit === null ? null : { ...lastExit, atMs: 0, ranMs: 0 },
+    lastStartError: null, nextRestartAt: null, exits: [], ready: state === "running", statusText: null,
+    cmd: "/bin/true", argv: ["/bin/true"], user: null, dir: "/", out: "/dev/null", err: "/dev/null",
+    source: { file: "pmtr.conf", line: 1 }, deadlineMs: 15_000,
+    ...rest,
+  };
 }
 
 /** promtool from Debian's `prometheus` package, or a failure naming the package. */

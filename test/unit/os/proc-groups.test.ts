@@ -3,10 +3,10 @@ import { GroupUsageCache, pageSize, parseStat, scanGroups, type GroupUsage } fro
 import { waitFor } from "../../helpers.ts";
 
 describe("parseStat", () => {
-  test("reads group, CPU ticks and RSS pages after a command name with spaces and parentheses", () => {
+  test("reads group, CPU ticks (own and waited-for children's) and RSS pages after a command name with spaces and parentheses", () => {
     // fields: pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime prio nice threads itreal start vsize rss
     const text = "4242 (a (weird) name) S 1 4240 4240 0 -1 4194560 10 0 0 0 150 25 7 3 20 0 1 0 12345 1000000 321 18446744073709551615\n";
-    expect(parseStat(text)).toEqual({ pgrp: 4240, cpuTicks: 175, rssPages: 321 });
+    expect(parseStat(text)).toEqual({ pgrp: 4240, cpuTicks: 185, rssPages: 321 });
   });
   test("null for text that is not a stat line", () => {
     expect(parseStat("garbage")).toBeNull();
