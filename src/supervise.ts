@@ -37,7 +37,7 @@ import { becomeSubreaper, reapOrphans } from "./os/reaper.ts";
 import { createReadiness } from "./os/probe/readiness.ts";
 import { createNotifier } from "./os/sd-notify.ts";
 import { installSignals } from "./os/signals.ts";
-import { createSpawner } from "./os/spawn.ts";
+import { createSpawner, spawnRoutineProblem } from "./os/spawn.ts";
 import { createAnnouncer } from "./run/announce.ts";
 import { createReloader } from "./run/config-reload.ts";
 import { DependsWatches } from "./run/depends-watches.ts";
@@ -83,6 +83,9 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   const isRoot = process.getuid?.() === 0;
   const loaded = readConfigFile(options.configPath, { enforceOwnership: isRoot });
   if (!loaded.ok) return fail(EXIT.config, loaded.messages);
+  // Every start needs the spawn routine: a host where it cannot be built fails here, with why.
+  const spawnProblem = spawnRoutineProblem();
+  if (spawnProblem !== null) return fail(EXIT.runtime, [spawnProblem]);
 
   const pidfile = options.pidfile === null ? null : acquirePidfile(options.pidfile, process.pid);
   if (pidfile && !pidfile.ok) return fail(EXIT.runtime, [pidfile.message]);
