@@ -178,8 +178,7 @@ function parseClient(command: ClientName, args: readonly string[], socketPathBef
   if (all && words.length > 0) return usageError(`pmtr ${command}: give job names or --all, not both`);
   switch (command) {
     case "status":
-      // --json carries every field, the group's memory and CPU included.
-      return client({ op: "status", names: words, ...(all ? { all } : {}), ...(json ? { detail: true } : {}) });
+      return client({ op: "status", names: words, ...(all ? { all } : {}) });
     case "reload":
     case "reopen":
       if (words.length > 0) return usageError(`pmtr ${command} takes no arguments (got "${words[0]}")`);

@@ -1,12 +1,51 @@
 // Shared by the e2e tests: run dist/pmtr, wait on conditions with deadlines, clean up by pid.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import type { Subprocess } from "bun";
 
 export const PMTR = resolve(import.meta.dir, "../dist/pmtr");
 export const FIXTURES = resolve(import.meta.dir, "fixtures");
+
+const REPO = resolve(import.meta.dir, "..");
+let sharedCopies: string | null = null;
+
+/** True when every directory above `path` lets other users in (search permission). */
+function reachableByOthers(path: string): boolean {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return false;
+    if (dir === "/") return true;
+  }
+}
+
+/**
+ * `path` (a file or directory of this clone: a fixture, dist/pmtr) as a process running as
+ * another user (`user nobody`, setpriv) can reach it: `path` itself when every directory above
+ * it lets others in, otherwise a copy (modes kept, same layout under the clone's root) in a
+ * world-traversable temporary directory removed when the tests end. A clone under /root or a
+ * `mktemp -d` folder (mode 0700) is otherwise unreachable for such a process.
+ */
+export function forAnyUser(path: string): string {
+  if (reachableByOthers(path)) return path;
+  if (sharedCopies === null) {
+    const dir = mkdtempSync(join(tmpdir(), "pmtr-test-shared-"));
+    chmodSync(dir, 0o755);
+    if (!reachableByOthers(join(dir, "x"))) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`tests that run a process as another user need a directory every user can enter, and neither this clone (${REPO}) nor the temporary directory ${tmpdir()} is one: move the clone, or set TMPDIR to such a directory (e.g. TMPDIR=/tmp)`);
+    }
+    sharedCopies = dir;
+    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
+  const copy = join(sharedCopies, relative(REPO, path));
+  if (!existsSync(copy)) {
+    mkdirSync(dirname(copy), { recursive: true, mode: 0o755 });
+    for (let d = dirname(copy); d !== sharedCopies; d = dirname(d)) chmodSync(d, 0o755);
+    cpSync(path, copy, { recursive: true, preserveTimestamps: true });
+  }
+  return copy;
+}
 
 /** Poll `check` until it returns a truthy value or `timeoutMs` passes; then throw with `what`. */
 export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 5000, everyMs = 10): Promise<NonNullable<T>> {

@@ -8,6 +8,7 @@
 
 import { constants } from "node:os";
 import type { Server } from "bun";
+import { metricsMsg } from "../core/messages.ts";
 import type { ExitStatus } from "../core/ports.ts";
 import { GroupUsageCache } from "../os/proc-groups.ts";
 import { formatMetrics, METRICS_CONTENT_TYPE, type MetricsJob } from "./metrics-format.ts";
@@ -56,7 +57,7 @@ export class MetricsServer {
   configure(address: HttpAddress | null): void {
     const key = address === null ? null : showHttp(address);
     if (address !== null && !isLoopbackHost(address.host)) {
-      this.log("warning", `metrics on ${key}: /metrics, /healthz and /readyz are unauthenticated and this address is reachable from other machines; prefer http://127.0.0.1:PORT (or restrict it with a firewall or network policy)`);
+      this.log("warning", metricsMsg.notLoopback(showHttp(address)));
     }
     if (this.current?.key === key) return;
     this.close();
@@ -71,9 +72,9 @@ export class MetricsServer {
         error: (error) => new Response(`internal error: ${error.message}\n`, { status: 500 }),
       });
       this.current = { key, server };
-      this.log("info", `serving metrics on ${key}`);
+      this.log("info", metricsMsg.serving(key));
     } catch (e) {
-      this.log("err", `cannot serve metrics on ${key}: ${e instanceof Error ? e.message : String(e)} (metrics are off until the configuration changes)`);
+      this.log("err", metricsMsg.cannotServe(key, e instanceof Error ? e.message : String(e)));
     }
   }
 

@@ -4,6 +4,7 @@
 // `metrics on` never loads it.
 
 import pkg from "../../package.json" with { type: "json" };
+import { metricsMsg } from "../core/messages.ts";
 import type { MetricsServer, HttpAddress } from "./metrics-server.ts";
 import { JOB_STATES, type ControlLog, type ControlTarget } from "./target.ts";
 
@@ -33,7 +34,7 @@ export class MetricsControl {
         }, this.log);
         this.server.configure(this.wanted);
       },
-      (e) => this.log("err", `cannot load the metrics server: ${e instanceof Error ? e.message : String(e)}`),
+      (e) => this.log("err", metricsMsg.cannotLoad(e instanceof Error ? e.message : String(e))),
     );
   }
 

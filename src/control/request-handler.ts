@@ -5,7 +5,7 @@
 import { alreadyDone, deadlineFor, outcomeOf, timeoutOutcome } from "./action-outcome.ts";
 import type { ChangeWaiter } from "./change-waiter.ts";
 import type { ActionOp, ActionResult, ControlRequest, ControlResponse, GroupUsage } from "./protocol.ts";
-import { toStatusJob } from "./status-format.ts";
+import { toStatusJob, toStatusRow } from "./status-format.ts";
 import type { ControlLog, ControlTarget, JobStatus } from "./target.ts";
 
 export interface HandlerContext {
@@ -43,7 +43,8 @@ export async function handleRequest(request: ControlRequest, ctx: HandlerContext
   const unknown = names.filter((n) => !jobs.has(n));
   if (request.op === "status") {
     const shown = request.names.length === 0 ? [...snapshot] : names.filter((n) => jobs.has(n)).map((n) => jobs.get(n)!);
-    const usage = await readUsage(shown, request.names.length > 0 || request.detail === true, ctx);
+    if (request.names.length === 0 && request.detail !== true) return { ok: true, op: "status", jobs: shown.map(toStatusRow), unknown };
+    const usage = await readUsage(shown, ctx);
     return { ok: true, op: "status", jobs: shown.map((j) => toStatusJob(j, j.pid === null ? null : usage.get(j.pid) ?? null)), unknown };
   }
   // All or nothing: a typo in one name must not half-apply a command.
@@ -55,11 +56,11 @@ export async function handleRequest(request: ControlRequest, ctx: HandlerContext
   return { ok: true, op: "action", results };
 }
 
-/** Group usage is a scan of /proc: only for the views that show it. A failed scan is "-", not
- *  a failed status. */
-async function readUsage(jobs: readonly JobStatus[], wanted: boolean, ctx: HandlerContext): Promise<ReadonlyMap<number, GroupUsage>> {
+/** Group usage is a scan of /proc: only for the views that show it (named, --json). A failed
+ *  scan is "-", not a failed status. */
+async function readUsage(jobs: readonly JobStatus[], ctx: HandlerContext): Promise<ReadonlyMap<number, GroupUsage>> {
   const pgids = jobs.flatMap((j) => (j.pid === null ? [] : [j.pid]));
-  if (!wanted || ctx.groupUsage === undefined || pgids.length === 0) return new Map();
+  if (ctx.groupUsage === undefined || pgids.length === 0) return new Map();
   try {
     return await ctx.groupUsage(pgids);
   } catch {

@@ -3,7 +3,7 @@
 
 import { statSync } from "node:fs";
 import { CLIENT_EXIT, formatDetail, formatStatusTable, statusExitCode } from "./status-format.ts";
-import { encode, MAX_MESSAGE_BYTES, type ControlRequest, type ControlResponse } from "./protocol.ts";
+import { encode, MAX_MESSAGE_BYTES, type ControlRequest, type ControlResponse, type StatusJob } from "./protocol.ts";
 import { defaultSocketPath, ROOT_SOCKET_PATH } from "./socket-path.ts";
 
 /** For the first line of the answer. start/stop/restart send the time their outcome may take
@@ -29,7 +29,9 @@ const processIo = (): ClientIo => ({
 /** Run one client command and return its exit code (see CLIENT_EXIT). */
 export async function runClient(request: ControlRequest, options: { json: boolean; socketPath: string | null }, io: ClientIo = processIo()): Promise<number> {
   const path = options.socketPath ?? chooseDefault(io);
-  const answer = await ask(path, request, io.uid);
+  // --json carries every field of every job (the table needs only its columns).
+  const asked: ControlRequest = options.json && request.op === "status" ? { ...request, detail: true } : request;
+  const answer = await ask(path, asked, io.uid);
   if (!answer.ok) {
     await io.err(`pmtr: ${answer.message}\n`);
     return CLIENT_EXIT.unknown;
@@ -168,7 +170,8 @@ async function present(request: ControlRequest, response: ControlResponse, json:
     case "status": {
       const named = request.op === "status" && request.names.length > 0;
       if (json) await io.out(`${JSON.stringify({ jobs: response.jobs, unknown: response.unknown }, null, 2)}\n`);
-      else if (named) await io.out(response.jobs.map((job) => formatDetail(job, Date.now())).join("\n"));
+      // Named requests are answered with whole StatusJobs (request-handler.ts).
+      else if (named) await io.out((response.jobs as readonly StatusJob[]).map((job) => formatDetail(job, Date.now())).join("\n"));
       else await io.out(formatStatusTable(response.jobs));
       if (!json && response.unknown.length > 0) await io.err(response.unknown.map((n) => `pmtr: no job named ${JSON.stringify(n)}\n`).join(""));
       return statusExitCode(response.jobs, response.unknown, named);

@@ -55,6 +55,7 @@ export function seconds(ms: number): string {
   if (ms < 10_000 && ms % 1000 !== 0) return `${(ms / 1000).toFixed(1).replace(/\.0$/, "")} s`;
   return `${Math.round(ms / 1000)} s`;
 }
+
 /** SPEC §14 `on exit` / `on fail` hooks (src/os/hooks.ts). */
 export const hookMsg = {
   running: (name: string, kind: string, pid: number, coalesced: number) =>
@@ -64,4 +65,13 @@ export const hookMsg = {
   ended: (name: string, kind: string, pid: number, status: ExitStatus) => `on ${kind} hook of job ${name} [${pid}] ended: ${describeExit(status)}`,
   overtime: (name: string, kind: string, pid: number, limitMs: number) =>
     `on ${kind} hook of job ${name} [${pid}] still running after ${Math.floor(limitMs / 1000)} sec, sending SIGKILL to its process group`,
+};
+
+/** SPEC §14 `metrics on` (src/control/metrics-server.ts, metrics.ts). */
+export const metricsMsg = {
+  serving: (address: string) => `serving metrics on ${address}`,
+  cannotServe: (address: string, error: string) => `cannot serve metrics on ${address}: ${error} (metrics are off until the configuration changes)`,
+  notLoopback: (address: string) =>
+    `metrics on ${address}: /metrics, /healthz and /readyz are unauthenticated and this address is reachable from other machines; prefer http://127.0.0.1:PORT (or restrict it with a firewall or network policy)`,
+  cannotLoad: (error: string) => `cannot load the metrics server: ${error}`,
 };

@@ -1,7 +1,7 @@
 // `on exit CMD…` and `on fail CMD…` (SPEC §14): a command run after each exit of a job, or
 // when it gives up, for alerts and pagers. A hook is the operator's program, not the job: it
 // may fail, hang or flood, and none of that may touch the job or supervision. So:
-//   - it runs as the job's user, in the job's dir, with the job's env plus PMTR_JOB,
+//   - it runs as the job's user, in the job's dir, with the job's env files and env plus PMTR_JOB,
 //     PMTR_EVENT, PMTR_EXIT_CODE or PMTR_EXIT_SIGNAL, PMTR_RESTARTS, PMTR_RAN_MS, PMTR_COALESCED;
 //   - at most one runs per job: events that arrive meanwhile wait, one per kind, the latest
 //     replacing an earlier one and counted (a crash loop must not start a hook per exit);
@@ -100,6 +100,8 @@ export class HookRunner {
       argv,
       user: spec.user,
       dir: spec.dir,
+      // The job's env files are read at the hook's start as at the job's; PMTR_* come last and win.
+      envFiles: spec.envFiles,
       env: [...spec.env, ...hookEnvironment(event, coalesced)],
       out: "syslog",
       err: "syslog",

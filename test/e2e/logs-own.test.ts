@@ -5,7 +5,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { renameSync, writeFileSync } from "node:fs";
-import { join, PMTR, readOr, rmSync, runPmtr, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
+import { forAnyUser, join, PMTR, readOr, rmSync, runPmtr, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
 
 describe("pmtr's own log and pmtr logs (SPEC §13)", () => {
   test.concurrent("-l FILE gets every message; pmtr reopen after mv writes a new FILE", async () => {
@@ -120,7 +120,7 @@ describe("detaching with no syslog (SPEC §13: never nowhere)", () => {
     Bun.spawnSync(["chown", "-R", "nobody", dir]);
     const proc = Bun.spawn(["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", NO_SYSLOG, "sh", dir,
       "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "env", `XDG_STATE_HOME=${state}`, `XDG_RUNTIME_DIR=${dir}`,
-      PMTR, "-c", conf, "-p", pidfile, "-s", join(dir, "pmtr.sock")], { stdout: "pipe", stderr: "pipe" });
+      forAnyUser(PMTR), "-c", conf, "-p", pidfile, "-s", join(dir, "pmtr.sock")], { stdout: "pipe", stderr: "pipe" });
     try {
       const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
       expect({ code, stderr }).toEqual({ code: 0, stderr: `pmtr: no syslog at /dev/log: pmtr's messages go to ${state}/pmtr.log (choose another file with -l FILE)\n` });

@@ -5,10 +5,10 @@
 
 import { describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, statSync } from "node:fs";
-import { FIXTURES, join, readOr, rmSync, runPmtr, PMTR, startedPids, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
+import { FIXTURES, forAnyUser, join, readOr, rmSync, runPmtr, PMTR, startedPids, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
 
-const NUMBERED = join(FIXTURES, "logs/numbered.sh");
-const TICKER = join(FIXTURES, "logs/ticker.sh");
+const NUMBERED = forAnyUser(join(FIXTURES, "logs/numbered.sh"));
+const TICKER = forAnyUser(join(FIXTURES, "logs/ticker.sh"));
 
 /** The text of a rotated set, oldest file first. */
 function rotatedText(path: string, keep: number): string {

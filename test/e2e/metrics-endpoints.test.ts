@@ -33,8 +33,11 @@ async function withMetrics(conf: (url: string, dir: string) => string, fn: (ctx:
 }
 
 test("every series, with the right values after a kill and after a rejected and an applied reload", async () => {
-  await withMetrics((url) => [`metrics on ${url}`, job("web"), `job {\n  name quick\n  cmd /bin/sh -c "exit 3"\n}`].join("\n"), async ({ p, url, conf }) => {
-    const web = await jobRunning(p, "web", marker("web"));
+  // web restarts 3 s after an exit (not the default 10 s): long enough to see it down, short
+  // enough for the suite.
+  const web = () => job("web", "backoff 3s..3s");
+  await withMetrics((url) => [`metrics on ${url}`, web(), `job {\n  name quick\n  cmd /bin/sh -c "exit 3"\n}`].join("\n"), async ({ p, url, conf }) => {
+    const webPid = await jobRunning(p, "web", marker("web"));
     const beforeMs = Date.now();
     await waitFor("quick's exit to show", async () => (await value(url, 'pmtr_job_last_exit_code{name="quick"}')) === 3, 10_000);
     let { body, values } = await scrape(url);
@@ -64,8 +67,8 @@ test("every series, with the right values after a kill and after a rejected and 
     const checked = await promtoolCheck(body);
     expect(checked.output).toBe("");
 
-    // SIGKILL: the exit shows as 128 + 9 while the restart waits (it ran < 10 s), then the restart counts.
-    process.kill(web, "SIGKILL");
+    // SIGKILL: the exit shows as 128 + 9 while the restart waits (3 s), then the restart counts.
+    process.kill(webPid, "SIGKILL");
     await waitFor("web's kill to show", async () => (await value(url, 'pmtr_job_last_exit_code{name="web"}')) === 137, 10_000);
     expect(await value(url, 'pmtr_job_up{name="web"}')).toBe(0);
     expect(await value(url, 'pmtr_job_state{name="web",state="running"}')).toBe(0);
@@ -73,11 +76,11 @@ test("every series, with the right values after a kill and after a rejected and 
     expect(await value(url, 'pmtr_job_up{name="web"}')).toBe(1);
 
     // A file with errors: counted as a failure, last reload 0. The fixed file: a success, 1.
-    save(conf, [`metrics on ${url}`, job("web"), "bogus line"].join("\n"));
+    save(conf, [`metrics on ${url}`, web(), "bogus line"].join("\n"));
     await p.waitLog("keeping the previous configuration", 10_000);
     await waitFor("the rejected reload to count", async () => (await value(url, 'pmtr_config_reloads_total{result="failure"}')) === 1);
     expect(await value(url, "pmtr_config_last_reload_success")).toBe(0);
-    save(conf, [`metrics on ${url}`, job("web")].join("\n"));
+    save(conf, [`metrics on ${url}`, web()].join("\n"));
     await waitFor("the applied reload to count", async () => (await value(url, 'pmtr_config_reloads_total{result="success"}')) === 1, 10_000);
     ({ body, values } = await scrape(url));
     expect(values.get("pmtr_config_last_reload_success")).toBe(1);

@@ -32,7 +32,7 @@ test("Prometheus scrapes pmtr and sees pmtr_job_restarts_total of a killed job g
   const promPort = await freePort();
   const conf = writeConfig(dir, [
     `metrics on http://127.0.0.1:${pmtrPort}`,
-    "job {", "  name victim", `  cmd ${SLEEPER} ${TAG}`, "}",
+    "job {", "  name victim", `  cmd ${SLEEPER} ${TAG}`, "  backoff 1s..1s", "}",
   ].join("\n"));
   const example = readFileSync(resolve(import.meta.dir, "../../examples/prometheus/prometheus.yml"), "utf8");
   if (!example.includes("127.0.0.1:9464")) throw new Error("examples/prometheus/prometheus.yml no longer targets 127.0.0.1:9464");
@@ -63,7 +63,7 @@ test("Prometheus scrapes pmtr and sees pmtr_job_restarts_total of a killed job g
       await waitFor("Prometheus to have scraped restarts = 0", async () => (await query(api, series)) === 0, 20_000, 200);
       expect(await query(api, `up{job="pmtr"}`)).toBe(1);
       process.kill(victim, "SIGKILL");
-      // The restart waits 10 s (the job ran < 10 s, SPEC §4); then the next scrape shows it.
+      // The restart waits 1 s (backoff); then the next scrape shows it.
       await waitFor("Prometheus to see restarts = 1", async () => (await query(api, series)) === 1, 30_000, 250);
       expect(await query(api, `pmtr_job_last_exit_code{name="victim"}`)).toBe(137);
       expect(await query(api, `pmtr_job_up{name="victim"}`)).toBe(1);

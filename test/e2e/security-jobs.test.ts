@@ -11,9 +11,11 @@
 
 import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { existsSync, FIXTURES, isAlive, join, PMTR, rmSync, startedPids, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
+import { existsSync, FIXTURES, forAnyUser, isAlive, join, PMTR as BUILT_PMTR, rmSync, startedPids, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
 
-const INTRUDER = join(FIXTURES, "security/intruder.sh");
+const INTRUDER = forAnyUser(join(FIXTURES, "security/intruder.sh"));
+/** The client the intruder runs, as its user (nobody) can reach it. */
+const PMTR = forAnyUser(BUILT_PMTR);
 const hasStrace = Bun.spawnSync(["sh", "-c", "command -v strace"]).exitCode === 0;
 
 async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {

@@ -7,13 +7,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { dlopen } from "bun:ffi";
 import { chmodSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
-import { FIXTURES, isAlive, join, readOr, rmSync, startedPids, tempDir, waitFor, withPmtr, writeConfig, existsSync } from "../helpers.ts";
+import { FIXTURES, forAnyUser, isAlive, join, readOr, rmSync, startedPids, tempDir, waitFor, withPmtr, writeConfig, existsSync } from "../helpers.ts";
 
 // Run as a script (`/bin/sh probe.sh DIR`: a `cmd` line cannot hold its text for `sh -c`, and
 // any wrapper shell would change what it reports: dash rewrites PWD and empties its signal mask
 // once it has waited for a child). The one fd the shell itself holds, the script, is left out.
-const PROBE = join(FIXTURES, "probe.sh");
-const ARGV = join(FIXTURES, "supervise/argv.sh");
+const PROBE = forAnyUser(join(FIXTURES, "probe.sh"));
+const ARGV = forAnyUser(join(FIXTURES, "supervise/argv.sh"));
 /** Runs pmtr with umask 077, SIGHUP, SIGUSR2 and SIGWINCH ignored and fd 7 open without
  *  close-on-exec (and, from beforeAll, SIGWINCH and SIGUSR2 blocked). */
 const HOSTILE = ["/bin/sh", "-c", 'umask 077; trap "" HUP USR2 WINCH; exec 7</dev/null; exec "$0" "$@"'];

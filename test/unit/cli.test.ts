@@ -57,8 +57,8 @@ describe("parseArgs: client commands", () => {
 
   test.each([
     [["status"], client({ op: "status", names: [] })],
-    [["status", "--json"], client({ op: "status", names: [], detail: true }, true)],
-    [["status", "a", "--json", "b"], client({ op: "status", names: ["a", "b"], detail: true }, true)],
+    [["status", "--json"], client({ op: "status", names: [] }, true)],
+    [["status", "a", "--json", "b"], client({ op: "status", names: ["a", "b"] }, true)],
     [["status", "--all"], client({ op: "status", names: [], all: true })],
     [["restart", "--all"], client({ op: "restart", names: [], all: true })],
     [["stop", "--all", "-s", "/x.sock"], client({ op: "stop", names: [], all: true }, false, "/x.sock")],

@@ -50,3 +50,13 @@ export function spawnRoutine(): ReturnType<typeof compile> {
   }
   return compiled;
 }
+
+/** Why the routine cannot be built here, or null once it is (compiling it now if needed). */
+export function spawnRoutineProblem(): string | null {
+  try {
+    spawnRoutine();
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}

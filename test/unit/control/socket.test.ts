@@ -113,6 +113,21 @@ describe("status", () => {
     expect((await client({ op: "status", names: ["web", "off"] })).code).toBe(3);
   });
 
+  test("the table's answer carries only its columns; --json (detail) and names get every field", async () => {
+    await start();
+    const ask = async (line: string) => {
+      let got = "";
+      await new Promise<void>(async (resolve) => {
+        const s = await Bun.connect({ unix: path, socket: { data(_s, c) { got += c.toString(); }, close: () => resolve() } });
+        s.write(`${line}\n`);
+      });
+      return JSON.parse(got).jobs[0];
+    };
+    expect(Object.keys(await ask('{"op":"status"}'))).toEqual(["name", "state", "reason", "enabled", "pid", "uptimeSec", "restarts", "lastExit"]);
+    expect(Object.keys(await ask('{"op":"status","detail":true}'))).toContain("argv");
+    expect(Object.keys(await ask('{"op":"status","names":["web"]}'))).toContain("usage");
+  });
+
   test("named: the detail view of each job", async () => {
     await start();
     const { code, out } = await client({ op: "status", names: ["web"] });

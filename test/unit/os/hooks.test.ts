@@ -44,7 +44,7 @@ function world(startResult: (spec: JobSpec) => StartOutcome | null = () => null)
 }
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
-const web = makeJob({ name: "web", argv: ["/srv/web"], user: "nobody", dir: "/srv", env: ["A=1"], hooks: { onExit: ["/usr/local/bin/alert", "--exit"], onFail: ["/usr/local/bin/page-me"] } });
+const web = makeJob({ name: "web", argv: ["/srv/web"], user: "nobody", dir: "/srv", env: ["A=1"], envFiles: ["/etc/default/web"], hooks: { onExit: ["/usr/local/bin/alert", "--exit"], onFail: ["/usr/local/bin/page-me"] } });
 const exit = (code: number, over: Partial<HookEvent> = {}): HookEvent => ({ kind: "exit", name: "web", status: { kind: "exited", code }, ranMs: 1234.4, restarts: 2, ...over });
 
 test("the hook runs as the job's user, in its dir, with its env and the PMTR_ variables, output to the log", async () => {
@@ -56,6 +56,7 @@ test("the hook runs as the job's user, in its dir, with its env and the PMTR_ va
   expect(spec.argv).toEqual(["/usr/local/bin/alert", "--exit"]);
   expect(spec.user).toBe("nobody");
   expect(spec.dir).toBe("/srv");
+  expect(spec.envFiles).toEqual(["/etc/default/web"]);
   expect(spec.name).toBe("web.on-exit");
   expect([spec.out, spec.err]).toEqual(["syslog", "syslog"]);
   expect(spec.env).toEqual(["A=1", "PMTR_JOB=web", "PMTR_EVENT=exit", "PMTR_EXIT_CODE=3", "PMTR_RESTARTS=2", "PMTR_RAN_MS=1234", "PMTR_COALESCED=0"]);
