@@ -3,25 +3,27 @@
 // control surfaces, jobs — then one event loop where signal handlers only record and this
 // module acts, and finally a clean shutdown.
 //
+// The steps it is made of live in src/run/: os-ports.ts (the core's Ports from src/os),
+// config-reload.ts (rescan: all or nothing), depends-watches.ts, announce.ts (job record,
+// reports, sd_notify after each burst of changes), settle-timer.ts (a save is applied once
+// the writer is done).
+//
 // Start-up failures return 1 (configuration) or 3 (pidfile, another pmtr on the control socket, the socket);
 // after start-up nothing a job, a file or a datagram does can make pmtr exit.
 
-import { existsSync } from "node:fs";
 import type { Options } from "./cli.ts";
 import type { Config } from "./config/model.ts";
 import { defaultSocketPath } from "./control/socket-path.ts";
 import { startControlServer, type ControlServer } from "./control/socket-server.ts";
-import type { ControlTarget, ReloadOutcome } from "./control/target.ts";
+import type { ControlTarget } from "./control/target.ts";
 import { MetricsControl } from "./control/metrics.ts";
 import { UdpControl } from "./control/udp.ts";
 import { msg } from "./core/messages.ts";
-import type { Ports } from "./core/ports.ts";
 import { shutdownBoundMs } from "./core/shutdown-bound.ts";
 import { Supervisor } from "./core/supervisor.ts";
 import { EXIT } from "./exit.ts";
 import { readConfigFile } from "./os/config-file.ts";
 import { watchConfig } from "./os/config-watch.ts";
-import { createDependsDigest } from "./os/depends-digest.ts";
 import { createRecorder, recordPath, stopPreviousGeneration } from "./os/generation.ts";
 import { detach, takeDaemonChild } from "./os/daemon.ts";
 import { createHookRunner } from "./os/hooks.ts";
@@ -31,21 +33,18 @@ import { detachArgs } from "./os/log/detach-log.ts";
 import { createJobOutputs } from "./os/log/job-outputs.ts";
 import { openLogFile } from "./os/log/log-file.ts";
 import { acquirePidfile } from "./os/pidfile.ts";
-import { groupAlive, signalGroup } from "./os/process-group.ts";
 import { becomeSubreaper, reapOrphans } from "./os/reaper.ts";
 import { createReadiness } from "./os/probe/readiness.ts";
 import { prestartRuntimeThreads, reexecWithRuntimeOptions } from "./os/runtime-threads.ts";
 import { createNotifier } from "./os/sd-notify.ts";
 import { installSignals } from "./os/signals.ts";
 import { createSpawner, spawnRoutineProblem } from "./os/spawn.ts";
-import { watchFile, type FileWatch } from "./os/watch.ts";
+import { createAnnouncer } from "./run/announce.ts";
+import { createReloader } from "./run/config-reload.ts";
+import { DependsWatches } from "./run/depends-watches.ts";
+import { createOsPorts } from "./run/os-ports.ts";
+import { errorText, settled } from "./run/settle-timer.ts";
 
-/** A save is applied once the file has been quiet this long: `echo > f` and a first write
- *  after re-creating a file truncate it before writing, and the empty file in between must
- *  not be applied (it would stop every job). A burst longer than SETTLE_MAX_MS is applied as
- *  it stands at that point and again when it ends. */
-const SETTLE_QUIET_MS = 15;
-const SETTLE_MAX_MS = 200;
 /** At shutdown, how long captured output still being written is waited for. */
 const OUTPUT_DRAIN_MS = 1000;
 
@@ -159,111 +158,50 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     return failures;
   };
   inbox.onReopen(reopenFiles); // SIGUSR1: failures are logged by reopenFiles itself
-  let alarm: Timer | null = null;
-  let changeQueued = false;
   const hooks = createHookRunner(spawner, log);
-  const ports: Ports = {
-    now: () => performance.now(),
-    wallClock: () => Date.now(),
+  const ports = createOsPorts({
+    isRoot,
+    log,
     start: (job) => {
       const prepared = readiness.prepare(job);
       if (!prepared.ok) return Promise.resolve({ ok: false, step: prepared.step, error: prepared.error });
       return outputs.start(prepared.job, (io) => spawner.start(prepared.job, { io }));
     },
     runChanged: (spec, run) => readiness.runChanged(spec, run),
-    signalGroup: (pgid, signal) => {
-      try {
-        signalGroup(pgid, signal);
-      } catch (e) {
-        log("err", `cannot send ${signal} to process group ${pgid}: ${errorText(e)}`);
-      }
-    },
-    groupAlive: (pgid) => {
-      try {
-        return groupAlive(pgid);
-      } catch {
-        return false;
-      }
-    },
-    digest: createDependsDigest({ enforceOwnership: isRoot, log }),
-    setAlarm: (atMs) => {
-      if (alarm !== null) clearTimeout(alarm);
-      alarm = atMs === null ? null : setTimeout(() => {
-        alarm = null;
-        guard(() => supervisor.tick());
-      }, Math.max(0, atMs - performance.now()));
-    },
-    log,
     jobEvent: (event) => hooks.dispatch(event, event.spec),
-    changed: () => {
-      if (changeQueued) return;
-      changeQueued = true;
-      queueMicrotask(() => {
-        changeQueued = false;
-        announce();
-      });
-    },
-  };
+    onAlarm: () => guard(() => supervisor.tick()),
+    onChanged: () => announce(),
+  });
   supervisor = new Supervisor(ports);
 
   // ---- configuration, reloads, depends ----------------------------------------------------
   let config: Config = loaded.config;
-  let lastDigest: string | null = loaded.digest;
-  let missingLogged = false;
-  const dependsWatches = new Map<string, FileWatch>();
-  const syncDependsWatches = () => {
-    const wanted = new Set(supervisor.watchedPaths());
-    for (const [path, watch] of dependsWatches) {
-      if (!wanted.has(path)) {
-        watch.close();
-        dependsWatches.delete(path);
-      }
-    }
-    for (const path of wanted) {
-      if (!dependsWatches.has(path)) {
-        const changed = settled(() => {
-          dependsWatches.get(path)?.refresh();
-          guard(() => supervisor.dependsChanged(path));
-        });
-        dependsWatches.set(path, watchFile(path, changed, (m) => log("warning", m)));
-      }
-    }
-  };
-
-  /** Reads the file and applies it if its content changed (or `forced`, for SIGHUP and
-   *  `pmtr reload`). All or nothing: a file with errors changes nothing at all. */
-  const rescan = (forced: boolean): ReloadOutcome => {
-    if (!forced && !existsSync(options.configPath)) {
-      if (!missingLogged) log("warning", `configuration file ${options.configPath} is missing, keeping the previous configuration`);
-      missingLogged = true;
-      return { applied: false, messages: [`${options.configPath}: missing`] };
-    }
-    const next = readConfigFile(options.configPath, { enforceOwnership: isRoot });
+  const dependsWatches = new DependsWatches((path) => guard(() => supervisor.dependsChanged(path)), log);
+  const syncDependsWatches = () => dependsWatches.sync(supervisor.watchedPaths());
+  const rescan = createReloader({
+    configPath: options.configPath,
+    isRoot,
+    initialDigest: loaded.digest,
+    log,
     // The include directories of the file as just read, valid or not (config-watch.ts).
-    if (startedUp) configWatch.update(next.includes);
-    if (!forced && next.digest !== null && next.digest === lastDigest) return { applied: true }; // touch, chmod
-    missingLogged = false;
-    log("notice", "rescanning job configuration");
-    if (next.digest !== null) lastDigest = next.digest;
-    if (!next.ok) {
-      for (const line of next.messages) log("err", line);
-      log("err", "keeping the previous configuration");
-      metrics.reloaded(false);
-      return { applied: false, messages: next.messages };
-    }
-    notifier.reloading();
-    config = next.config;
-    supervisor.apply(config);
-    outputs.configure(config.jobs); // a changed rotate SIZE/keep applies in place
-    udp.configure(config.reportTo, config.listenOn);
-    metrics.reloaded(true);
-    metrics.configure(config.metricsOn);
-    syncDependsWatches();
-    // No STATUS here: the jobs just started are not running yet; announce() sends the
-    // summary once they are.
-    notifier.ready();
-    return { applied: true };
-  };
+    onIncludes: (includes) => {
+      if (startedUp) configWatch.update(includes);
+    },
+    rejected: () => metrics.reloaded(false),
+    apply: (next) => {
+      notifier.reloading();
+      config = next;
+      supervisor.apply(config);
+      outputs.configure(config.jobs); // a changed rotate SIZE/keep applies in place
+      udp.configure(config.reportTo, config.listenOn);
+      metrics.reloaded(true);
+      metrics.configure(config.metricsOn);
+      syncDependsWatches();
+      // No STATUS here: the jobs just started are not running yet; announce() sends the
+      // summary once they are.
+      notifier.ready();
+    },
+  });
 
   // ---- control surfaces ---------------------------------------------------------------------
   const target: ControlTarget = {
@@ -292,30 +230,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   await stopPreviousGeneration(recordPath(server.path), log);
 
   let stopping = false;
-  let readyTold = false;
-  // The job record is rewritten at most once per turn of the event loop, and not while
-  // shutting down (it is removed at the end): a burst of N changes costs one write, not N.
-  let recordQueued = false;
-  const writeRecord = () => {
-    recordQueued = false;
-    if (!stopping) recorder.write(supervisor.processes());
-  };
-  function summary(): string {
-    const n = supervisor.runningCount();
-    return `${n} ${n === 1 ? "job" : "jobs"} running`;
-  }
-  function announce(): void {
-    if (recorder && !recordQueued && !stopping) {
-      recordQueued = true;
-      setImmediate(writeRecord);
-    }
-    udp.changed();
-    server.changed();
-    if (!readyTold && supervisor.settled()) {
-      readyTold = true;
-      notifier.ready(summary());
-    } else if (notifier.enabled) notifier.status(summary());
-  }
+  const announce = createAnnouncer({ supervisor, recorder, udp, server, notifier, stopping: () => stopping });
 
   // ---- start ----------------------------------------------------------------------------------
   const configWatch = watchConfig(options.configPath, settled(() => {
@@ -357,7 +272,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       // `after` dependants stopping one after another may need longer (SPEC §12).
       notifier.extendTimeout(shutdownBoundMs(supervisor.jobs()));
       configWatch.close();
-      for (const watch of dependsWatches.values()) watch.close();
+      dependsWatches.close();
       udp.close();
       metrics.close();
       hooks.close();
@@ -397,25 +312,4 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   process.on("unhandledRejection", internalError);
 
   return exited;
-}
-
-/** `action`, run once events have stopped for SETTLE_QUIET_MS (or SETTLE_MAX_MS after the
- *  first of a burst). A timer exists only while events are arriving. */
-function settled(action: () => void): () => void {
-  let timer: Timer | null = null;
-  let firstAt = 0;
-  const fire = () => {
-    timer = null;
-    action();
-  };
-  return () => {
-    const now = performance.now();
-    if (timer === null) firstAt = now;
-    else clearTimeout(timer);
-    timer = setTimeout(fire, Math.max(0, Math.min(SETTLE_QUIET_MS, firstAt + SETTLE_MAX_MS - now)));
-  };
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

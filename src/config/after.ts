@@ -31,6 +31,7 @@ export function resolveAfter(jobs: readonly FinishedJob[], declared: ReadonlySet
   const resolved = new Map<FinishedJob, AfterSpec[]>();
   const edges = new Map<FinishedJob, Edge[]>();
   for (const job of jobs) {
+    if (job.after.length === 0) continue;
     const specs: AfterSpec[] = [];
     const out: Edge[] = [];
     for (const after of job.after) {
@@ -66,7 +67,7 @@ export function resolveAfter(jobs: readonly FinishedJob[], declared: ReadonlySet
 function reportCycles(jobs: readonly FinishedJob[], edges: ReadonlyMap<FinishedJob, Edge[]>, places: Places): void {
   const state = new Map<FinishedJob, "open" | "done">();
   for (const root of jobs) {
-    if (state.has(root)) continue;
+    if (state.has(root) || !edges.has(root)) continue;
     // path[i] is the edge that led to stack[i + 1]; next[i] the next edge of stack[i] to try.
     const stack: FinishedJob[] = [root];
     const next: number[] = [0];

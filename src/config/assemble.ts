@@ -31,7 +31,7 @@ export function assemble(main: ParsedFile, included: readonly ParsedFile[]): Par
   return deepFreeze({
     ok: true,
     config: {
-      jobs: jobs.flatMap((job) => expand(job, after.get(job) ?? [])),
+      jobs: jobs.flatMap((job) => expand(job, after.get(job) ?? NO_AFTER)),
       reportTo: main.parsed.reportTo,
       listenOn: main.parsed.listenOn,
       metricsOn: main.parsed.metricsOn,
@@ -40,6 +40,8 @@ export function assemble(main: ParsedFile, included: readonly ParsedFile[]): Par
     },
   });
 }
+
+const NO_AFTER: JobSpec["after"] = Object.freeze([]);
 
 function expand(job: FinishedJob, after: JobSpec["after"]): JobSpec[] {
   const spec = { ...job.spec, after };

@@ -69,6 +69,19 @@ export function newDraft(line: number): DraftJob {
   };
 }
 
+/** Shared by every job that sets none of them: 100 000 jobs of a hostile file would otherwise
+ *  each carry objects of their own to build and freeze. Frozen, as the whole model is. */
+const ONCE_POLICY: RestartPolicy = Object.freeze({ ...DEFAULT_POLICY, restart: "never" });
+const NO_HOOKS: JobSpec["hooks"] = Object.freeze({ onExit: null, onFail: null });
+Object.freeze(DEFAULT_POLICY);
+
+function policyOf(d: DraftJob, once: boolean): RestartPolicy {
+  if (Object.keys(d.policy).length === 0 || (Object.keys(d.policy).length === 1 && d.policy.restart !== undefined)) {
+    return once ? ONCE_POLICY : d.policy.restart === "on-failure" ? { ...DEFAULT_POLICY, restart: "on-failure" } : DEFAULT_POLICY;
+  }
+  return { ...DEFAULT_POLICY, ...d.policy, restart: once ? "never" : (d.policy.restart ?? DEFAULT_POLICY.restart) };
+}
+
 /** Outputs that are not files pmtr could rotate. */
 const NOT_A_FILE = new Set(["/dev/null", "syslog", "console"]);
 
@@ -108,12 +121,12 @@ export function finishJob(d: DraftJob, file: string, errors: ErrorList): Finishe
     wait: d.wait,
     once,
     disabled: d.disabled,
-    policy: { ...DEFAULT_POLICY, ...d.policy, restart: once ? "never" : (d.policy.restart ?? DEFAULT_POLICY.restart) },
+    policy: policyOf(d, once),
     ready: d.ready,
     after: [],
     check: d.check,
     rotate: d.rotate,
-    hooks: { onExit: d.onExit, onFail: d.onFail },
+    hooks: d.onExit === null && d.onFail === null ? NO_HOOKS : { onExit: d.onExit, onFail: d.onFail },
     envFiles: d.envFiles,
     instance: null,
     source: { file, line: d.line, lines: Object.fromEntries(d.seen) },

@@ -22,9 +22,14 @@ export function runtimeWarnings(config: Config): string[] {
     if (!users.has(name)) users.set(name, lookupUser(name));
     return users.get(name) ?? null;
   };
+  const stats = new Map<string, Stats | null>();
+  const statOnce = (path: string) => {
+    if (!stats.has(path)) stats.set(path, stat(path));
+    return stats.get(path) ?? null;
+  };
   for (const job of config.jobs) {
     const at = (w: Warning) => job.source.lines?.[w.keyword] ?? job.source.line;
-    for (const w of jobWarnings(job, lookup).sort((x, y) => at(x) - at(y))) {
+    for (const w of jobWarnings(job, lookup, statOnce).sort((x, y) => at(x) - at(y))) {
       // The instances of one definition share its lines: each warning once.
       const line = `${job.source.file}:${at(w)}: warning: job ${job.instance?.base ?? job.name}: ${w.message}`;
       if (!seen.has(line)) lines.push(line);
@@ -39,7 +44,8 @@ interface Warning {
   readonly message: string;
 }
 
-function jobWarnings(job: JobSpec, lookup: (name: string) => User | null): Warning[] {
+/** `stat`: cached per path (jobs share their dirs and programs: 1000 jobs, a few paths). */
+function jobWarnings(job: JobSpec, lookup: (name: string) => User | null, stat: (path: string) => Stats | null): Warning[] {
   const out: Warning[] = [];
   let user: User | null = null;
   if (job.user !== null) {

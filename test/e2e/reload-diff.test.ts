@@ -148,7 +148,9 @@ describe("a save applies exactly the difference", () => {
       save(conf, slow + sleeper("keep", "v1"));
       let most = 0;
       const second = await waitFor("job slow running again", () => {
-        const procs = pidsWithArg(marker("slow"));
+        // Runs of the job are pmtr's children: a run's own fork of itself (`sleep 600 &`, before
+        // its exec) carries the marker for a moment too, and is not a second run.
+        const procs = pidsWithArg(marker("slow")).filter((pid) => procStat(pid)?.ppid === p.pid);
         most = Math.max(most, procs.length);
         const pid = startedPids(p.stderr, "slow").at(-1)!;
         return pid !== first && procs.length === 1 && procs[0] === pid ? pid : 0;

@@ -238,7 +238,7 @@ export function badErrorLines(path: string, bytes: Uint8Array, lines: readonly s
   const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const positioned = new RegExp(`^${escaped}:(\\d+): \\S`);
   const wholeFile = new RegExp(
-    `^${escaped}: (?:contains a NUL byte on line (?<line>\\d+): not a text file|is not UTF-8 text \\(first invalid byte on line (?<utf>\\d+)\\)|is [\\d.]+ MiB, over the 10 MiB limit for a configuration file|\\d+ more errors? not shown \\(is this the right file\\?\\))$`,
+    `^${escaped}: (?:contains a NUL byte on line (?<line>\\d+): not a text file|is not UTF-8 text \\(first invalid byte on line (?<utf>\\d+)\\)|is [\\d.]+ MiB, over the 10 MiB limit for a configuration file|\\d+ more errors? not shown \\(is this the right file\\?\\)|parse failed: \\d+ errors?)$`,
   );
   for (const line of lines) {
     // A message names the value, cut short: a huge line must not make a huge log record.
