@@ -51,6 +51,7 @@ dist/SHA256SUMS: $(DIST_BINARIES)
 DEB_ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 DEB_BUN_ARCH = $(if $(filter arm64,$(DEB_ARCH)),arm64,$(if $(filter amd64,$(DEB_ARCH)),x64,$(error DEB_ARCH=$(DEB_ARCH): pmtr is built for amd64 and arm64 only)))
 DEB := dist/pmtr_$(VERSION)_$(DEB_ARCH).deb
+DEB_ROOT := dist/deb-root-$(DEB_ARCH)
 # gzip: xz saves ~12 MiB of 50 but takes 4 times as long; tests that only look inside use none.
 DEB_COMPRESSION ?= gzip
 DEB_FILES := $(wildcard docs/debian/*) docs/completion/pmtr.bash docs/man/pmtr.8 docs/man/pmtr.conf.5 \
@@ -60,28 +61,28 @@ deb: $(DEB)
 $(DEB): dist/pmtr-$(VERSION)-linux-$(DEB_BUN_ARCH) $(DEB_FILES)
 	@head -1 docs/debian/changelog | grep -q '^pmtr ($(VERSION))' || \
 		{ echo "docs/debian/changelog: its first entry is not version $(VERSION) (package.json): add an entry for it" >&2; exit 1; }
-	rm -rf dist/deb-root && mkdir -p dist/deb-root/DEBIAN
+	rm -rf $(DEB_ROOT) && mkdir -p $(DEB_ROOT)/DEBIAN
 	@# `install` without -s: the binary is copied as it is (never stripped).
-	install -D -m 0755 $< dist/deb-root/usr/bin/pmtr
-	install -D -m 0644 systemd/pmtr.service dist/deb-root/lib/systemd/system/pmtr.service
-	install -D -m 0755 sysvinit/pmtr dist/deb-root/etc/init.d/pmtr
-	install -D -m 0644 docs/completion/pmtr.bash dist/deb-root/usr/share/bash-completion/completions/pmtr
-	install -D -m 0644 examples/pmtr.conf dist/deb-root/usr/share/doc/pmtr/examples/pmtr.conf
-	install -D -m 0644 docs/debian/copyright dist/deb-root/usr/share/doc/pmtr/copyright
-	install -D -m 0644 docs/debian/README.Debian dist/deb-root/usr/share/doc/pmtr/README.Debian
-	install -D -m 0644 docs/debian/lintian-overrides dist/deb-root/usr/share/lintian/overrides/pmtr
-	install -D -m 0644 docs/man/pmtr.8 dist/deb-root/usr/share/man/man8/pmtr.8
-	install -D -m 0644 docs/man/pmtr.conf.5 dist/deb-root/usr/share/man/man5/pmtr.conf.5
-	install -m 0644 docs/debian/changelog dist/deb-root/usr/share/doc/pmtr/changelog
-	gzip -9n dist/deb-root/usr/share/man/man8/pmtr.8 dist/deb-root/usr/share/man/man5/pmtr.conf.5 \
-		dist/deb-root/usr/share/doc/pmtr/changelog
-	install -m 0755 docs/debian/postinst docs/debian/prerm docs/debian/postrm dist/deb-root/DEBIAN/
-	echo /etc/init.d/pmtr > dist/deb-root/DEBIAN/conffiles
+	install -D -m 0755 $< $(DEB_ROOT)/usr/bin/pmtr
+	install -D -m 0644 systemd/pmtr.service $(DEB_ROOT)/lib/systemd/system/pmtr.service
+	install -D -m 0755 sysvinit/pmtr $(DEB_ROOT)/etc/init.d/pmtr
+	install -D -m 0644 docs/completion/pmtr.bash $(DEB_ROOT)/usr/share/bash-completion/completions/pmtr
+	install -D -m 0644 examples/pmtr.conf $(DEB_ROOT)/usr/share/doc/pmtr/examples/pmtr.conf
+	install -D -m 0644 docs/debian/copyright $(DEB_ROOT)/usr/share/doc/pmtr/copyright
+	install -D -m 0644 docs/debian/README.Debian $(DEB_ROOT)/usr/share/doc/pmtr/README.Debian
+	install -D -m 0644 docs/debian/lintian-overrides $(DEB_ROOT)/usr/share/lintian/overrides/pmtr
+	install -D -m 0644 docs/man/pmtr.8 $(DEB_ROOT)/usr/share/man/man8/pmtr.8
+	install -D -m 0644 docs/man/pmtr.conf.5 $(DEB_ROOT)/usr/share/man/man5/pmtr.conf.5
+	install -m 0644 docs/debian/changelog $(DEB_ROOT)/usr/share/doc/pmtr/changelog
+	gzip -9n $(DEB_ROOT)/usr/share/man/man8/pmtr.8 $(DEB_ROOT)/usr/share/man/man5/pmtr.conf.5 \
+		$(DEB_ROOT)/usr/share/doc/pmtr/changelog
+	install -m 0755 docs/debian/postinst docs/debian/prerm docs/debian/postrm $(DEB_ROOT)/DEBIAN/
+	echo /etc/init.d/pmtr > $(DEB_ROOT)/DEBIAN/conffiles
 	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' \
-		-e "s/@SIZE@/$$(du -sk --exclude=DEBIAN dist/deb-root | cut -f1)/" docs/debian/control > dist/deb-root/DEBIAN/control
-	cd dist/deb-root && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum > DEBIAN/md5sums
-	dpkg-deb --root-owner-group -Z$(DEB_COMPRESSION) --build dist/deb-root $@.tmp
-	@mv $@.tmp $@ && rm -rf dist/deb-root
+		-e "s/@SIZE@/$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)/" docs/debian/control > $(DEB_ROOT)/DEBIAN/control
+	cd $(DEB_ROOT) && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum > DEBIAN/md5sums
+	dpkg-deb --root-owner-group -Z$(DEB_COMPRESSION) --build $(DEB_ROOT) $@.tmp
+	@mv $@.tmp $@ && rm -rf $(DEB_ROOT)
 
 run: dist/pmtr
 	dist/pmtr -F -v -c examples/pmtr.conf
