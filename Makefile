@@ -4,8 +4,11 @@
 PREFIX  ?= /usr
 DESTDIR ?=
 BUN     := node_modules/.bin/bun
-SOURCES := $(shell find src -name '*.ts' -o -name '*.c') package.json
-BUILD_FLAGS := --compile --minify --bytecode --format=esm \
+SOURCES := $(shell find src -name '*.ts' -o -name '*.c') package.json Makefile
+# --splitting: each `await import()` target (client, daemon, -t) becomes its own chunk inside the
+# binary, parsed only when imported: `pmtr --version` and `pmtr status` peak ~7 MB lower
+# (docs/PERFORMANCE.md, Memory).
+BUILD_FLAGS := --compile --minify --bytecode --splitting --format=esm \
 	--no-compile-autoload-dotenv --no-compile-autoload-bunfig
 
 .PHONY: all run test clean install uninstall bench dist deb
