@@ -8,17 +8,18 @@
 // closed when the last one ends), line by line. So a restart neither loses the previous run's
 // last lines nor splits a line, and a changed `rotate` size applies from the next write.
 
-import { appendFileSync, closeSync, statSync } from "node:fs";
+import { closeSync, statSync } from "node:fs";
 import type { JobSpec } from "../../config/model.ts";
 import { msg } from "../../core/messages.ts";
 import type { LogLevel, StartOutcome } from "../../core/ports.ts";
 import { shownPath } from "../job-env.ts";
 import { osError } from "../libc.ts";
 import { openConsoleWriter, type ConsoleWriter } from "./console-writer.ts";
-import { asIdentity, jobFsIdentity, type FsIdentity } from "./fs-identity.ts";
+import { jobFsIdentity, type FsIdentity } from "./fs-identity.ts";
 import { pumpOutput, type LineSink } from "./output-pump.ts";
 import { openOutputPipe, type OutputPipe } from "./pipe.ts";
 import { RotatingFile } from "./rotating-file.ts";
+import { appendStartError } from "./start-error.ts";
 
 /** The fds a run gets as its stdout/stderr instead of opening `out`/`err` itself. */
 export interface CapturedIo {
@@ -50,15 +51,6 @@ export function streamRoute(job: JobSpec, stream: "out" | "err"): "direct" | "fi
   if (path === "console") return "console";
   if (job.rotate !== null && path !== "syslog" && path !== "/dev/null") return "file";
   return "direct";
-}
-
-/** `err` as a file pmtr may append a start error to; null for syslog, console, /dev/null. */
-function errFile(job: JobSpec): string | null {
-  return job.err === "syslog" || job.err === "console" || job.err === "/dev/null" ? null : shownPath(job.dir, job.err);
-}
-
-export function startErrorLine(name: string, step: string, error: string): string {
-  return `pmtr: cannot start ${name}: ${step}: ${error}\n`;
 }
 
 export function createJobOutputs(log: (level: LogLevel, message: string) => void): JobOutputs {
@@ -127,20 +119,8 @@ export function createJobOutputs(log: (level: LogLevel, message: string) => void
     pumps.add(pump);
   };
 
-  const recordStartError = (job: JobSpec, outcome: Extract<StartOutcome, { ok: false }>) => {
-    const path = errFile(job);
-    if (path === null) return;
-    const identity = jobFsIdentity(job.user);
-    if (identity === "unknown-user") return; // the job could not have opened it either
-    const line = startErrorLine(job.name, outcome.step, outcome.error);
-    try {
-      const shared = files.get(path);
-      if (shared) shared.file.append(new TextEncoder().encode(line));
-      else asIdentity(identity, () => appendFileSync(path, line, { mode: 0o644 }));
-    } catch {
-      // "when pmtr can open it": the reason is in pmtr's own log in any case.
-    }
-  };
+  const recordStartError = (job: JobSpec, outcome: Extract<StartOutcome, { ok: false }>) =>
+    appendStartError(job, outcome, (path) => files.get(path)?.file ?? null);
 
   return {
     async start(job, launch) {
