@@ -4,7 +4,9 @@
 // sysvinit/pmtr, /run is an empty tmpfs (with /run/systemd/system for "a systemd host"), and update-rc.d, invoke-rc.d, systemctl,
 // deb-systemd-invoke, deb-systemd-helper and pidof are stubs that record how they were called.
 // What is asserted: they enable, start and restart nothing; an upgrade leaves a running pmtr
-// alone; removal stops it; purge forgets the init links and the unit.
+// alone; removal stops it; purge forgets the init links and the unit. One test runs the real
+// update-rc.d on tmpfs runlevel directories: disabled links on install, the operator's enable
+// kept by an upgrade, none left by purge.
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
@@ -31,6 +33,9 @@ mount --bind "$t/usr-bin" /usr/bin
 mount --bind "$PMTR_BINARY" /usr/bin/pmtr
 mount -t tmpfs pmtr-test-init.d /etc/init.d
 cp "$INIT_SCRIPT" /etc/init.d/pmtr
+for d in /etc/rc0.d /etc/rc1.d /etc/rc2.d /etc/rc3.d /etc/rc4.d /etc/rc5.d /etc/rc6.d /etc/rcS.d; do
+	mkdir -p "$d" && mount -t tmpfs pmtr-test-rc "$d"
+done
 export PATH="$t/stubs:/usr/sbin:/usr/bin:/sbin:/bin"
 exec "$@"
 `;
@@ -43,18 +48,23 @@ interface Outcome {
 
 /** Run docs/debian/SCRIPT ARGS on a `host` ("sysvinit" or "systemd"); `pidof` answers `running`. */
 function maintainerScript(host: "sysvinit" | "systemd", script: string, args: string[], running: string | null = null): Outcome {
+  return inNamespace(host, [resolve(ROOT, "docs/debian", script), ...args], STUBS, running);
+}
+
+/** Run `argv` in the namespace with the tools in `stubs` recorded (the others are real). */
+function inNamespace(host: "sysvinit" | "systemd", argv: string[], stubs: readonly string[], running: string | null = null): Outcome {
   const unshare = requireTool("unshare", "util-linux");
   const t = tempDir("pmtr-maint-");
   dirs.push(t);
   mkdirSync(join(t, "stubs"));
-  for (const stub of STUBS) {
+  for (const stub of stubs) {
     const body = stub === "pidof"
       ? `#!/bin/sh\necho "pidof $*" >> ${t}/calls\n[ -n "$PIDOF_ANSWER" ] && echo "$PIDOF_ANSWER"\n`
       : `#!/bin/sh\necho "${stub} $*" >> ${t}/calls\n`;
     writeFileSync(join(t, "stubs", stub), body);
     chmodSync(join(t, "stubs", stub), 0o755);
   }
-  const r = run([unshare, "-m", "--propagation", "private", "sh", "-c", DRIVER, "driver", t, host, resolve(ROOT, "docs/debian", script), ...args], {
+  const r = run([unshare, "-m", "--propagation", "private", "sh", "-c", DRIVER, "driver", t, host, ...argv], {
     env: { PMTR_BINARY: PMTR, INIT_SCRIPT: resolve(ROOT, "sysvinit/pmtr"), PIDOF_ANSWER: running ?? "", DPKG_ROOT: "", DPKG_MAINTSCRIPT_PACKAGE: "pmtr" },
     timeoutMs: 60_000,
   });
@@ -102,4 +112,28 @@ describe.each(["sysvinit", "systemd"] as const)("maintainer scripts on a %s host
     expect(remove.code).toBe(0);
     expect(remove.calls).toEqual(host === "systemd" ? ["systemctl --system daemon-reload"] : []);
   });
+});
+
+test("with the real update-rc.d: installed disabled, the operator's enable holds across an upgrade, purge removes the links", () => {
+  const d = resolve(ROOT, "docs/debian");
+  // Each step prints the runlevel links it leaves, as "rcN.d/NAME" words on one line.
+  const steps = `set -e
+links() { echo "$1: $(cd /etc && ls -d rc?.d/* 2>/dev/null | tr '\\n' ' ')"; }
+${d}/postinst configure ""; links install
+update-rc.d pmtr enable >/dev/null 2>&1; links enable
+${d}/postinst configure 0.0.9; links upgrade
+${d}/prerm remove; rm /etc/init.d/pmtr; ${d}/postrm remove; ${d}/postrm purge; links purge
+`;
+  const r = inNamespace("sysvinit", ["sh", "-c", steps], STUBS.filter((s) => s !== "update-rc.d"));
+  expect(r.code).toBe(0);
+  const lines = r.out.trim().split("\n");
+  const kill = "rc0.d/K01pmtr rc1.d/K01pmtr", start = "rc2.d/S01pmtr rc3.d/S01pmtr rc4.d/S01pmtr rc5.d/S01pmtr";
+  expect(lines).toEqual([
+    `install: ${kill} rc2.d/K01pmtr rc3.d/K01pmtr rc4.d/K01pmtr rc5.d/K01pmtr rc6.d/K01pmtr `,
+    `enable: ${kill} ${start} rc6.d/K01pmtr `,
+    `upgrade: ${kill} ${start} rc6.d/K01pmtr `,
+    "purge:",
+  ]);
+  // The only service action of the whole life: removal's stop.
+  expect(r.calls.filter((c) => /^(invoke-rc\.d|deb-systemd-invoke) /.test(c))).toEqual(["invoke-rc.d pmtr stop"]);
 });
