@@ -106,10 +106,11 @@ describe("shutdown starts nothing (issue 12, fault 6)", () => {
   test("at most MAX_STARTS_IN_FLIGHT starts are in flight; the rest wait for one to resolve, and after shutdown never start", async () => {
     const { ports, sup } = setup();
     ports.autoStart = false;
-    sup.apply(config(...Array.from({ length: 20 }, (_, i) => job(`j${i}`))));
+    const n = 2 * MAX_STARTS_IN_FLIGHT + 4;
+    sup.apply(config(...Array.from({ length: n }, (_, i) => job(`j${i}`))));
     await settle();
     expect(ports.pending.length).toBe(MAX_STARTS_IN_FLIGHT);
-    expect(sup.statusOf("j19")!.state).toBe("waiting");
+    expect(sup.statusOf(`j${n - 1}`)!.state).toBe("waiting");
     ports.resolveStarts();
     await settle();
     expect(ports.pending.map((p) => p.job.name)).toEqual(Array.from({ length: MAX_STARTS_IN_FLIGHT }, (_, i) => `j${i + MAX_STARTS_IN_FLIGHT}`));
