@@ -4,11 +4,12 @@
 // `check http` after the limit hung, and pmtr died 11 s later with SIGABRT, every job left
 // unsupervised). pmtr creates those threads at start-up (src/os/runtime-threads.ts).
 //
-// Needs root and the cgroup pids controller (v1 or v2; the test sets up its own group).
+// Needs root, the cgroup pids controller (v1 or v2; the test sets up its own group), and
+// prlimit and setpriv (Debian package util-linux) for the RLIMIT_NPROC case.
 
 import { expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
-import { join, Pmtr, cleanupPmtr, readOr, rmSync, runPmtr, tempDir, waitFor, writeConfig } from "../helpers.ts";
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
+import { join, Pmtr, PMTR, cleanupPmtr, readOr, rmSync, tempDir, waitFor, writeConfig } from "../helpers.ts";
 
 const PIDS_MAX = 48;
 
@@ -28,11 +29,19 @@ function pidsCgroup(name: string): string {
 
 const procsIn = (cg: string) => readOr(join(cg, "cgroup.procs")).split("\n").filter(Boolean).map(Number);
 
-test("a job forking up to pids.max: pmtr lives on, answers status, runs its checks and supervises", async () => {
-  const dir = tempDir("pmtr-task-limit-");
-  const cg = pidsCgroup(`pmtr-test-${process.pid}-${Date.now().toString(36)}`);
-  writeFileSync(join(cg, "pids.max"), String(PIDS_MAX));
+/** The scenario, run by `wrap` (which puts pmtr under the limit) in `dir`; `leftovers` lists
+ *  what may remain of the forker's children if pmtr dies, to kill. */
+async function scenario(dir: string, wrap: string[], leftovers: () => number[], clientWrap: string[] = []): Promise<void> {
+  // The client runs as pmtr's user: it refuses a socket owned by another (unless root's).
+  const client = async (...args: string[]) => {
+    const proc = Bun.spawn([...clientWrap, PMTR, ...args, "-s", sock], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
+    const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    clearTimeout(timer);
+    return { stdout, code };
+  };
   // A checked HTTP endpoint that answers 500: `unhealthy` in pmtr's log proves its fetch ran.
+  const sock = join(dir, "pmtr.sock");
   const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("no", { status: 500 }) });
   const forker = join(dir, "forker.pl");
   // Forks until the limit refuses, keeps what it got, and says how many.
@@ -51,21 +60,19 @@ job {
   cmd /usr/bin/perl ${forker}
 }
 `);
-  const sock = join(dir, "pmtr.sock");
-  const p = new Pmtr(["-F", "-c", conf, "-s", sock], { wrap: ["/bin/sh", "-c", `echo $$ > ${cg}/cgroup.procs && exec "$@"`, "sh"] });
+  const p = new Pmtr(["-F", "-c", conf, "-s", sock], { wrap });
   try {
     await waitFor("the forker to reach the limit", () => readOr(join(dir, "forked")) !== "", 20_000);
-    expect(Number(readOr(join(cg, "pids.current")))).toBeGreaterThanOrEqual(PIDS_MAX - 2);
     // With the limit reached: checks keep running (each `unhealthy` is 2 failed fetches, then
     // a restart of steady), for long enough that the runtime's garbage collector and JIT have
     // run, and needed no new thread (before the fix pmtr died within 11 s of starting).
     const unhealthy = p.count(/job steady unhealthy: 2 checks failed: http 500/);
     await waitFor("5 more unhealthy verdicts", () => p.count(/job steady unhealthy: 2 checks failed: http 500/) >= unhealthy + 5, 60_000);
-    const status = await runPmtr(["status", "-s", sock], { timeoutMs: 20_000 });
+    const status = await client("status");
     expect(status.stdout).toMatch(/forker\s+running/);
     // Room again: stop the forker (its children are in its process group).
-    expect((await runPmtr(["stop", "forker", "-s", sock], { timeoutMs: 30_000 })).code).toBe(0);
-    await waitFor("steady running", async () => /steady\s+running/.test((await runPmtr(["status", "-s", sock], { timeoutMs: 20_000 })).stdout), 30_000);
+    expect((await client("stop", "forker")).code).toBe(0);
+    await waitFor("steady running", async () => /steady\s+running/.test((await client("status")).stdout), 30_000);
     expect(p.proc.exitCode).toBeNull();
     expect(p.stderr).not.toContain("panic");
     console.log(`task-limit: pmtr threads ${readdirTasks(p.pid)}`);
@@ -74,12 +81,23 @@ job {
     throw e;
   } finally {
     await cleanupPmtr(p);
-    // Whatever is left in the group is the forker's: ours to kill.
-    for (const pid of procsIn(cg)) {
+    // Whatever is left is the forker's: ours to kill.
+    for (const pid of leftovers()) {
       try {
         process.kill(pid, "SIGKILL");
       } catch {}
     }
+    server.stop(true);
+  }
+}
+
+test("a job forking up to pids.max: pmtr lives on, answers status, runs its checks and supervises", async () => {
+  const dir = tempDir("pmtr-task-limit-");
+  const cg = pidsCgroup(`pmtr-test-${process.pid}-${Date.now().toString(36)}`);
+  writeFileSync(join(cg, "pids.max"), String(PIDS_MAX));
+  try {
+    await scenario(dir, ["/bin/sh", "-c", `echo $$ > ${cg}/cgroup.procs && exec "$@"`, "sh"], () => procsIn(cg));
+  } finally {
     // Best effort: a group whose processes are not all reaped yet stays (empty cgroups are free).
     await waitFor("the test cgroup to empty", () => procsIn(cg).length === 0, 10_000).catch(() => undefined);
     try {
@@ -87,7 +105,6 @@ job {
     } catch (e) {
       console.log(`task-limit: could not remove ${cg}: ${(e as Error).message}`);
     }
-    server.stop(true);
     rmSync(dir, { recursive: true, force: true });
   }
 }, 120_000);
@@ -100,3 +117,34 @@ function readdirTasks(pid: number): string {
     return "(gone)";
   }
 }
+
+/** A uid with no passwd entry and, so, no other processes: RLIMIT_NPROC counts only pmtr's. */
+const UID = 4_000_000 + (process.pid % 100_000);
+
+test("RLIMIT_NPROC reached by a job of pmtr's own unprivileged uid: the same", async () => {
+  const dir = tempDir("pmtr-task-limit-nproc-");
+  chownSync(dir, UID, UID);
+  const ofUid = () => readdirSync("/proc").filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
+    try {
+      return statSync(`/proc/${pid}`).uid === UID;
+    } catch {
+      return false;
+    }
+  });
+  try {
+    const asUid = ["setpriv", `--reuid=${UID}`, `--regid=${UID}`, "--clear-groups"];
+    await scenario(dir, ["prlimit", `--nproc=${PIDS_MAX}:${PIDS_MAX}`, ...asUid], ofUid, asUid);
+  } finally {
+    // Until none is left: a forker orphaned by a dead pmtr may still be forking.
+    await waitFor("no process left with the test's uid", () => {
+      const left = ofUid();
+      for (const pid of left) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {}
+      }
+      return left.length === 0;
+    }, 10_000, 100).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 120_000);
