@@ -35,6 +35,7 @@ import { openLogFile } from "./os/log/log-file.ts";
 import { acquirePidfile } from "./os/pidfile.ts";
 import { becomeSubreaper, reapOrphans } from "./os/reaper.ts";
 import { createReadiness } from "./os/probe/readiness.ts";
+import { prestartRuntimeThreads, reexecWithRuntimeOptions } from "./os/runtime-threads.ts";
 import { createNotifier } from "./os/sd-notify.ts";
 import { installSignals } from "./os/signals.ts";
 import { createSpawner, spawnRoutineProblem } from "./os/spawn.ts";
@@ -48,11 +49,15 @@ import { errorText, settled } from "./run/settle-timer.ts";
 const OUTPUT_DRAIN_MS = 1000;
 
 export async function supervise(options: Options, args: readonly string[]): Promise<number> {
+  // First, before the environment is read and changed (src/os/runtime-threads.ts).
+  reexecWithRuntimeOptions();
   const daemonChild = takeDaemonChild();
   const isPid1 = process.pid === 1;
   // Without -F the command detaches; as PID 1 there is nothing to detach from (SPEC §9).
   if (!options.foreground && !isPid1 && daemonChild === null) return detach(detachArgs(args, options, (t) => process.stderr.write(t)));
 
+  // Before any job can use up a task limit (issue 12, fault 1; src/os/runtime-threads.ts).
+  await prestartRuntimeThreads();
   // Before anything is spawned: reading NOTIFY_SOCKET also removes it from our environment.
   const notifier = createNotifier();
   // A background pmtr says nothing on the terminal unless it fails to start: then the

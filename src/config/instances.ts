@@ -40,18 +40,19 @@ export function substitute(text: string, index: number): string {
 }
 
 /** The names the control commands act on for `names` (SPEC §15: `pmtr restart web` acts on
- *  every instance of web, `web.2` on one): each name as is when a job has it, else every
- *  instance of the job whose base it is; unknown names are kept, for the caller to report. */
-export function expandNames(names: readonly string[], jobs: readonly JobSpec[]): string[] {
-  const byName = new Set(jobs.map((j) => j.name));
-  const out: string[] = [];
+ *  every instance of web, `web.2` on one): each name as is when a job has it, else every job
+ *  named NAME.N, in `jobs` order (the parser refuses a job named like another's instance, so
+ *  these are its instances); unknown names are kept, for the caller to report. Each once. */
+export function expandNames(names: readonly string[], jobs: ReadonlyMap<string, unknown>): string[] {
+  const out = new Set<string>();
   for (const name of names) {
-    if (byName.has(name)) {
-      out.push(name);
+    if (jobs.has(name)) {
+      out.add(name);
       continue;
     }
-    const instances = jobs.filter((j) => j.instance?.base === name).map((j) => j.name);
-    out.push(...(instances.length > 0 ? instances : [name]));
+    const prefix = `${name}.`;
+    const instances = [...jobs.keys()].filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length)));
+    for (const n of instances.length > 0 ? instances : [name]) out.add(n);
   }
-  return out;
+  return [...out];
 }

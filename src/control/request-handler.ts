@@ -2,6 +2,7 @@
 // ControlTarget (the one place that decides), except forwarding a signal, which changes no
 // supervision state: the supervisor sees its consequences as it sees any exit.
 
+import { expandNames } from "../config/instances.ts";
 import { alreadyDone, deadlineFor, outcomeOf, timeoutOutcome } from "./action-outcome.ts";
 import type { ChangeWaiter } from "./change-waiter.ts";
 import type { ActionOp, ActionResult, ControlRequest, ControlResponse, GroupUsage } from "./protocol.ts";
@@ -39,7 +40,8 @@ export async function handleRequest(request: ControlRequest, ctx: HandlerContext
   const snapshot: readonly JobStatus[] = ctx.target.snapshot();
   const jobs = byName(snapshot);
   const all = "all" in request && request.all === true;
-  const names = all ? snapshot.map((j) => j.name) : [...new Set(request.names)];
+  // `web` stands for web.1 .. web.N when it has instances (SPEC §15).
+  const names = all ? snapshot.map((j) => j.name) : expandNames(request.names, jobs);
   const unknown = names.filter((n) => !jobs.has(n));
   if (request.op === "status") {
     const shown = request.names.length === 0 ? [...snapshot] : names.filter((n) => jobs.has(n)).map((n) => jobs.get(n)!);

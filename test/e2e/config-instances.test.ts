@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { FIXTURES, isAlive, join, jobRunning, pidsWithArg, rmSync, startedPids, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
+import { FIXTURES, isAlive, join, jobRunning, pidsWithArg, rmSync, runPmtr, startedPids, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
 
 const SLEEPER = join(FIXTURES, "reload/sleeper.sh");
 const TAG = `instances-${process.pid}-${Date.now().toString(36)}`;
@@ -41,6 +41,32 @@ describe("instances", () => {
         expect(startedPids(p.stderr, `web.${i}`)).toEqual([pids.get(i)!]);
         expect(isAlive(pids.get(i)!)).toBe(true);
       }
+    });
+  });
+
+  test("control: pmtr restart web acts on every instance, web.2 on one; status web shows them all", async () => {
+    const dir = tempDir("pmtr-instances-");
+    dirs.push(dir);
+    const path = writeConfig(dir, conf(3));
+    const sock = join(dir, "pmtr.sock");
+    await withPmtr(["-F", "-c", path, "-s", sock], {}, async (p) => {
+      const first = new Map<number, number>();
+      for (const i of [1, 2, 3]) first.set(i, await jobRunning(p, `web.${i}`, `${TAG}-${i}`));
+
+      const one = await runPmtr(["-s", sock, "restart", "web.2"], { timeoutMs: 30_000 });
+      expect(one.code).toBe(0);
+      expect(one.stdout).toMatch(/^web\.2: restarted \[\d+\]\n$/);
+      expect(startedPids(p.stderr, "web.1")).toEqual([first.get(1)!]);
+      expect(startedPids(p.stderr, "web.3")).toEqual([first.get(3)!]);
+
+      const all = await runPmtr(["-s", sock, "restart", "web"], { timeoutMs: 30_000 });
+      expect(all.code).toBe(0);
+      expect(all.stdout.trimEnd().split("\n").map((l) => l.split(":")[0])).toEqual(["web.1", "web.2", "web.3"]);
+      for (const i of [1, 2, 3]) expect(startedPids(p.stderr, `web.${i}`).length).toBe(i === 2 ? 3 : 2);
+
+      const status = await runPmtr(["-s", sock, "status", "--json", "web"]);
+      expect(status.code).toBe(0);
+      expect((JSON.parse(status.stdout) as { jobs: { name: string }[] }).jobs.map((j) => j.name)).toEqual(["web.1", "web.2", "web.3"]);
     });
   });
 });

@@ -1,8 +1,9 @@
 // The Debian package's maintainer scripts (docs/debian/) on a real root, as dpkg runs them,
 // without changing this machine: each runs in its own mount namespace (unshare -m) where
 // /usr/bin shows this machine's programs plus an unstripped pmtr, /etc/init.d holds only
-// sysvinit/pmtr, /run is an empty tmpfs (with /run/systemd/system for "a systemd host"), and update-rc.d, invoke-rc.d, systemctl,
-// deb-systemd-invoke, deb-systemd-helper and pidof are stubs that record how they were called.
+// sysvinit/pmtr, /etc/rc?.d and /run are empty tmpfs (with /run/systemd/system for "a systemd
+// host"), and update-rc.d, invoke-rc.d, systemctl, deb-systemd-invoke, deb-systemd-helper and
+// pidof are stubs that record how they were called.
 // What is asserted: they enable, start and restart nothing; an upgrade leaves a running pmtr
 // alone; removal stops it; purge forgets the init links and the unit. One test runs the real
 // update-rc.d on tmpfs runlevel directories: disabled links on install, the operator's enable

@@ -52,7 +52,15 @@ function collect(pid: number): void {
   const onExit = running.get(pid);
   running.delete(pid);
   // rc < 0 (ECHILD): collected by someone else meanwhile; its status is lost.
-  onExit?.(rc === pid ? decodeStatus(status[0]!) : { kind: "exited", code: 255 });
+  const exit: ExitStatus = rc === pid ? decodeStatus(status[0]!) : { kind: "exited", code: 255 };
+  try {
+    onExit?.(exit);
+  } catch (e) {
+    // A callback that throws must not keep the other ended children from being collected.
+    queueMicrotask(() => {
+      throw e;
+    });
+  }
 }
 
 /** A wait status as Bun reported it: exit code, or the signal's name. */

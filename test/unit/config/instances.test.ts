@@ -68,7 +68,9 @@ describe("names", () => {
 
   test("expandNames: a base name stands for its instances, an instance or plain name for itself", () => {
     const { jobs } = valid(`${WEB(3)}job {\n name db\n cmd /bin/true\n}\n`);
-    expect(expandNames(["web"], jobs)).toEqual(["web.1", "web.2", "web.3"]);
-    expect(expandNames(["web.2", "db", "nope"], jobs)).toEqual(["web.2", "db", "nope"]);
+    const byName = new Map(jobs.map((j) => [j.name, j]));
+    expect(expandNames(["web"], byName)).toEqual(["web.1", "web.2", "web.3"]);
+    expect(expandNames(["web.2", "db", "nope", "db"], byName)).toEqual(["web.2", "db", "nope"]);
+    expect(expandNames(["we"], byName)).toEqual(["we"]);
   });
 });
