@@ -24,8 +24,10 @@ const REQUEST_TIMEOUT_SEC = 5;
  *  idle ones are piling up); when every one has a request in progress, the newcomer is
  *  answered "busy". */
 export const MAX_CONNECTIONS = 16;
-/** A connection is refused while fewer fds than this are free, so jobs can still be spawned
- *  (spawn.ts keeps the same margin) and the next accept(2) has an fd to take. */
+/** While fewer fds than this are free, a new connection makes room by closing the oldest
+ *  silent one, so idle clients cannot hold the fds that jobs (spawn.ts keeps the same margin)
+ *  and the next accept(2) need. It is still served: `pmtr status` answers under fd
+ *  exhaustion (test/reliability/fd-exhaustion.rel.ts). */
 const FDS_KEPT_FREE = 8;
 /** At most one warning about refused connections per this long. */
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
@@ -90,8 +92,8 @@ export async function startControlServer(path: string, target: ControlTarget, lo
       socket: {
         open(socket) {
           socket.data = { received: "", receivedBytes: 0, answered: false, closed: false, unsent: null, ending: false, counted: false };
-          if (active >= MAX_CONNECTIONS) evictOldestSilent();
-          const refusal = active >= MAX_CONNECTIONS ? `${active} control requests in progress, at most ${MAX_CONNECTIONS}` : !fdsFree(FDS_KEPT_FREE) ? "pmtr is short of file descriptors" : null;
+          if (active >= MAX_CONNECTIONS || (silent.size > 0 && !fdsFree(FDS_KEPT_FREE))) evictOldestSilent();
+          const refusal = active >= MAX_CONNECTIONS ? `${active} control requests in progress, at most ${MAX_CONNECTIONS}` : null;
           if (refusal !== null) {
             refused++;
             if (performance.now() - lastRefusalLogMs >= REFUSAL_LOG_INTERVAL_MS) {
