@@ -58,6 +58,8 @@ interface Subscription {
   /** Consecutive re-resolutions because a directory vanished while being watched; bounded so
    *  a directory that flickers cannot keep the microtask queue busy forever. */
   retries: number;
+  /** Looks again, since the last event, because the file seemed still open for writing. */
+  writerRechecks: number;
 }
 
 interface DirWatch {
@@ -82,7 +84,7 @@ const MAX_RETRIES = 3;
 /** Calls `onChange` (coalesced, see above) whenever the content at `path` may have changed.
  *  `onError` gets one line when a directory cannot be watched (permissions, inotify limits). */
 export function watchFile(path: string, onChange: () => void, onError: (message: string) => void = () => {}): FileWatch {
-  const sub: Subscription = { path: resolve(path), onChange, onError, keys: new Set(), file: null, closed: false, retries: 0 };
+  const sub: Subscription = { path: resolve(path), onChange, onError, keys: new Set(), file: null, closed: false, retries: 0, writerRechecks: 0 };
   subscribe(sub, dependencies(sub.path));
   return {
     refresh() {
@@ -299,7 +301,20 @@ function dropDir(dir: string): void {
   closeDir(dir);
 }
 
+/** The kernel sends IN_CLOSE_WRITE before it drops the closing writer's write access, so for
+ *  a moment the writer that just closed still counts as holding the file: a file that seems
+ *  open for writing is looked at again after WRITER_RECHECK_MS, a few times. A writer that
+ *  really keeps it open sends its own IN_CLOSE_WRITE later. */
+const WRITER_RECHECK_MS = 10;
+const MAX_WRITER_RECHECKS = 5;
+
+/** An event for `sub`: look again on the next microtask. */
 function markPending(sub: Subscription): void {
+  sub.writerRechecks = 0;
+  queuePending(sub);
+}
+
+function queuePending(sub: Subscription): void {
   pendingSubs.add(sub);
   if (flushQueued) return;
   flushQueued = true;
@@ -318,7 +333,13 @@ function flush(): void {
     // Someone is still writing it: its IN_CLOSE_WRITE (the file watch is in place now) says
     // when it is complete.
     const last = deps.at(-1);
-    if (last !== undefined && sub.file !== null && isOpenForWriting(join(...last)) === true) continue;
+    if (last !== undefined && sub.file !== null && isOpenForWriting(join(...last)) === true) {
+      if (sub.writerRechecks++ < MAX_WRITER_RECHECKS) {
+        const timer = setTimeout(() => !sub.closed && queuePending(sub), WRITER_RECHECK_MS);
+        (timer as { unref?: () => void }).unref?.();
+      }
+      continue;
+    }
     sub.onChange();
   }
 }
