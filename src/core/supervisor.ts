@@ -124,7 +124,13 @@ export class Supervisor {
       slot.index = index;
       next.set(spec.name, slot);
       const fields = changedFields(old, spec);
-      if (fields.length > 0) this.dispatch(slot, { kind: "definition-changed", inPlace: appliesInPlace(old, spec), fields });
+      if (fields.length > 0) {
+        const inPlace = appliesInPlace(old, spec);
+        this.dispatch(slot, { kind: "definition-changed", inPlace, fields });
+        // Applied in place, the run goes on under the new definition: a changed `check` (or
+        // one added or removed) takes effect now, not at the next start (SPEC §11, §12).
+        if (inPlace && slot.job.run.kind !== "removed") this.ports.runChanged?.(slot.spec, slot.job.run);
+      }
     }
     this.slots = next;
 

@@ -141,6 +141,33 @@ job {
   }, 60_000);
 });
 
+describe("a check added by a reload", () => {
+  test("applies in place to the running process: same pid, and it is checked from then on", async () => {
+    const { dir, events, sock } = setup();
+    const port = freePort();
+    const hang = join(dir, "hang");
+    const block = (extra: string) => `
+job {
+  name api
+  cmd ${BUN} ${FIX}/server.ts api ${port} 0 ${events} ${hang}
+  ready http http://127.0.0.1:${port}/healthz within 30s
+${extra}}
+`;
+    const conf = writeConfig(dir, block(""));
+    await withPmtr(["-F", "-c", conf, "-s", sock], {}, async (p) => {
+      await p.waitLog(/job api \[\d+\] is ready/, 20_000);
+      const [before] = await status(sock, "api");
+      writeConfig(dir, block(`  check http http://127.0.0.1:${port}/healthz every 200ms timeout 300ms failures 2\n`));
+      await p.waitLog("rescanning job configuration", 10_000);
+      await waitFor("the reload applied", async () => (await status(sock, "api"))[0]?.state === "running", 10_000, 50);
+      expect((await status(sock, "api"))[0]!.pid).toBe(before!.pid);
+      Bun.write(hang, "");
+      await p.waitLog("job api unhealthy: 2 checks failed", 20_000);
+      rmSync(hang);
+    });
+  }, 60_000);
+});
+
 describe("waiting", () => {
   test("a job whose dependency is disabled waits and says for what", async () => {
     const { dir, events, sock } = setup();

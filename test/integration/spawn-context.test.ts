@@ -275,6 +275,7 @@ describe("a start that fails names the step and the OS error", () => {
   const cases: Array<[string, () => Partial<JobSpec>, string, RegExp]> = [
     ["missing program", () => ({ argv: ["/nonexistent/prog"] }), "exec", /^execve \/nonexistent\/prog: No such file or directory$/],
     ["program not executable", () => ({ argv: [join(FIXTURES, "probe.sh")] }), "exec", /^execve .*probe\.sh: Permission denied$/],
+    ["cmd naming a directory", () => ({ argv: ["/usr/bin"] }), "exec", /^execve \/usr\/bin: Is a directory \(cmd must name a program file\)$/],
     ["missing dir", () => ({ dir: "/nonexistent-dir" }), "dir", /^chdir \/nonexistent-dir: No such file or directory$/],
     ["dir is a file", () => ({ dir: "/etc/passwd" }), "dir", /^chdir \/etc\/passwd: Not a directory$/],
     ["missing in file", () => ({ dir: root, in: "no-such-input" }), "in", /^open .*\/no-such-input: No such file or directory$/],

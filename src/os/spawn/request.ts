@@ -34,6 +34,7 @@ const STEP = { PIPE: 1, CLONE: 2, SETSID: 3, DIR: 4, GROUPS: 5, IN: 6, OUT: 7, E
 const O_RDONLY = 0;
 const O_WRONLY_APPEND_CREAT = 0o1 | 0o2000 | 0o100;
 const ENXIO = 6;
+const EACCES = 13;
 const EMFILE = 24;
 const ENFILE = 23;
 const PRIO_PROCESS = 0;
@@ -157,6 +158,14 @@ export function buildRequest(
   return { slots, buffers, job, limits, user };
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** The step that failed and its OS error, as pmtr logs them (SPEC §3). */
 export function failure(req: Request): StepFailure {
   const { slots, job, user } = req;
@@ -195,7 +204,11 @@ export function failure(req: Request): StepFailure {
     }
     case STEP.SETGID: return { step: name, error: `setgid ${user?.gid}: ${os}` };
     case STEP.SETUID: return { step: name, error: `setuid ${user?.uid}: ${os}` };
-    case STEP.EXEC: return { step: name, error: `execve ${job.argv[0]}: ${os}` };
+    case STEP.EXEC: {
+      // execve says EACCES for a directory, which reads as a permission problem: say what it is.
+      const dir = errno === EACCES && isDirectory(job.argv[0] ?? "");
+      return { step: name, error: `execve ${job.argv[0]}: ${dir ? "Is a directory (cmd must name a program file)" : os}` };
+    }
     default: return { step: "spawn", error: `step ${step}: ${os}` };
   }
 }
