@@ -30,6 +30,12 @@ export function trackedPids(): ReadonlySet<number> {
   return new Set(running.keys());
 }
 
+/** True when some child of pmtr has ended and not been collected (waitid WNOWAIT: nothing is
+ *  collected by asking). One system call, whatever the number of children. */
+export function anyChildEnded(): boolean {
+  return Number(spawnRoutine().pmtr_next_exited()) > 0;
+}
+
 /** Collects every ended child of ours and reports it. Runs on SIGCHLD. */
 export function reapTracked(): void {
   if (running.size === 0) return;
