@@ -5,6 +5,7 @@
 import type { JobSpec } from "../config/model.ts";
 import type { ExitStatus } from "../core/ports.ts";
 import { parseSignal } from "./signals.ts";
+import type { ExitRecord, JobStatus } from "../core/status.ts";
 import type { JobState } from "./target.ts";
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -23,48 +24,16 @@ export type ControlRequest =
   /** SPEC §15 `pmtr -t --diff`: the job definitions pmtr runs now (the last applied file). */
   | { readonly op: "config" };
 
-/** One ended run in `pmtr status --json`. */
-export type StatusExit = ExitStatus & {
-  /** When it ended, epoch ms. */
-  readonly atMs: number;
-  /** How long the run lasted. */
-  readonly ranMs: number;
-};
+/** One ended run in `pmtr status --json`: the core's record, sent as it is. */
+export type StatusExit = ExitRecord;
 
 /** One job in `pmtr status --json`; a stable shape for scripts (README: JSON Schema). Every
- *  field is always present; null where it does not apply. */
-export interface StatusJob {
-  readonly name: string;
-  readonly state: JobState;
-  /** Why the job is in its state: the INFO column. */
-  readonly reason: string;
-  readonly enabled: boolean;
-  readonly pid: number | null;
+ *  field is always present; null where it does not apply. The core's JobStatus as it is, but
+ *  for what only pmtr itself uses (`sinceStartMs`, `deadlineMs`) and two fields made for the
+ *  client: */
+export interface StatusJob extends Omit<JobStatus, "sinceStartMs" | "deadlineMs"> {
   /** Seconds the current run has lasted; null when not running. */
   readonly uptimeSec: number | null;
-  /** Epoch ms when the current (or last) run started; null if it never ran. */
-  readonly startedAt: number | null;
-  readonly restarts: number;
-  readonly lastExit: StatusExit | null;
-  /** The last failed start (cleared by a successful one): the step and the OS error. */
-  readonly lastStartError: { readonly step: string; readonly error: string; readonly atMs: number } | null;
-  /** Epoch ms of the scheduled restart, in backoff. */
-  readonly nextRestartAt: number | null;
-  /** The last 10 exits, oldest first. */
-  readonly exits: readonly StatusExit[];
-  readonly ready: boolean;
-  /** The job's sd_notify STATUS= text. */
-  readonly statusText: string | null;
-  /** argv[0]: the absolute path of the program. */
-  readonly cmd: string;
-  readonly argv: readonly string[];
-  /** null: pmtr's own user. */
-  readonly user: string | null;
-  readonly dir: string;
-  readonly out: string;
-  readonly err: string;
-  /** Where the job's block is; line 0 when unknown. */
-  readonly source: { readonly file: string; readonly line: number };
   /** Memory and CPU of the job's whole process group, read from /proc when asked for (status
    *  NAME, --json); null when not running or not asked. */
   readonly usage: GroupUsage | null;

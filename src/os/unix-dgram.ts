@@ -5,11 +5,11 @@
 import { dlopen, read } from "bun:ffi";
 import { libcPath } from "./libc-path.ts";
 
-const AF_UNIX = 1;
-const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const MSG_DONTWAIT = 0x40;
+export const AF_UNIX = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
 /** sizeof(sockaddr_un.sun_path) on Linux. */
 const SUN_PATH_BYTES = 108;

@@ -7,15 +7,12 @@
 // systemd-notify sends with BARRIER=1. Those are closed at once: systemd-notify waits until
 // the barrier fd is closed before it exits.
 
-import { dlopen, ptr, read } from "bun:ffi";
+import { dlopen, ptr } from "bun:ffi";
+import { chmodSync, chownSync } from "node:fs";
+import { errnoText, lastErrno, libc as sharedLibc } from "../libc.ts";
 import { libcPath } from "../libc-path.ts";
-import { socketAddress } from "../unix-dgram.ts";
+import { AF_UNIX, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, socketAddress } from "../unix-dgram.ts";
 
-const AF_UNIX = 1;
-const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const MSG_DONTWAIT = 0x40;
 const MSG_TRUNC = 0x20;
 const MSG_CMSG_CLOEXEC = 0x40000000;
 const SOL_SOCKET = 1;
@@ -27,30 +24,18 @@ export const DATAGRAM_MAX_BYTES = 4096;
 /** Room for the fds one datagram may carry (systemd-notify sends one with BARRIER=1). */
 const CONTROL_BYTES = 256;
 
+// Only what `ready notify` needs beyond the shared binding (libc.ts), opened on its first use.
 function openLibc() {
   return dlopen(libcPath(), {
     socket: { args: ["i32", "i32", "i32"], returns: "i32" },
     bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
     recvmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },
-    close: { args: ["i32"], returns: "i32" },
-    chmod: { args: ["ptr", "u32"], returns: "i32" },
-    chown: { args: ["ptr", "u32", "u32"], returns: "i32" },
-    strerror: { args: ["i32"], returns: "cstring" },
-    __errno_location: { args: [], returns: "ptr" },
   }).symbols;
 }
 type Libc = ReturnType<typeof openLibc>;
 let libc: Libc | undefined;
 
-function lastError(c: Libc): { errno: number; text: string } {
-  const p = c.__errno_location();
-  const errno = p === null ? 0 : read.i32(p, 0);
-  return { errno, text: String(c.strerror(errno)) };
-}
-
-function cString(s: string): Uint8Array {
-  return new TextEncoder().encode(`${s}\0`);
-}
+const close = (fd: number) => sharedLibc().close(fd);
 
 // One receive buffer for every socket: pmtr reads one datagram at a time on one thread.
 const data = new Uint8Array(DATAGRAM_MAX_BYTES);
@@ -82,10 +67,9 @@ export function openNotifySocket(
   libc ??= openLibc();
   const c = libc;
   const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return { ok: false, message: `notify socket: ${lastError(c).text}` };
-  const fail = (what: string) => {
-    const { text } = lastError(c);
-    c.close(fd);
+  if (fd < 0) return { ok: false, message: `notify socket: ${errnoText(lastErrno())}` };
+  const fail = (what: string, text = errnoText(lastErrno())) => {
+    close(fd);
     return { ok: false as const, message: `notify socket ${path}: ${what}: ${text}` };
   };
   try {
@@ -94,10 +78,13 @@ export function openNotifySocket(
     // not there: fine
   }
   if (c.bind(fd, addr.bytes, addr.bytes.length) !== 0) return fail("bind");
-  const cpath = cString(path);
   // Mode first, owner second: between the two only root can write to it.
-  if (c.chmod(cpath, 0o600) !== 0) return fail("chmod");
-  if (c.chown(cpath, owner.uid, owner.gid) !== 0) return fail("chown");
+  try {
+    chmodSync(path, 0o600);
+    chownSync(path, owner.uid, owner.gid);
+  } catch (e) {
+    return fail((e as NodeJS.ErrnoException).syscall ?? "chmod", (e as Error).message);
+  }
   let open = true;
   const socket: NotifySocket = {
     path,
@@ -113,7 +100,7 @@ export function openNotifySocket(
     close() {
       if (!open) return;
       open = false;
-      c.close(fd);
+      close(fd);
       try {
         unlink(path);
       } catch {
@@ -139,14 +126,14 @@ function receive(c: Libc, fd: number): Received | null {
   const n = Number(c.recvmsg(fd, msghdr, MSG_DONTWAIT | MSG_CMSG_CLOEXEC));
   // EAGAIN: nothing waiting. Anything else (EINTR, ENOBUFS) is retried at the next poll.
   if (n < 0) return null;
-  closeReceivedFds(c, Number(h.getBigUint64(40, true)));
+  closeReceivedFds(Number(h.getBigUint64(40, true)));
   const flags = h.getInt32(48, true);
   if ((flags & MSG_TRUNC) !== 0) return { text: null };
   return { text: new TextDecoder().decode(data.subarray(0, n)) };
 }
 
 /** Walks the control messages and closes every fd passed with SCM_RIGHTS. */
-function closeReceivedFds(c: Libc, controlLen: number): void {
+function closeReceivedFds(controlLen: number): void {
   const v = new DataView(control.buffer);
   let off = 0;
   while (off + 16 <= controlLen) {
@@ -155,7 +142,7 @@ function closeReceivedFds(c: Libc, controlLen: number): void {
     const level = v.getInt32(off + 8, true);
     const type = v.getInt32(off + 12, true);
     if (level === SOL_SOCKET && type === SCM_RIGHTS) {
-      for (let p = off + 16; p + 4 <= off + len && p + 4 <= controlLen; p += 4) c.close(v.getInt32(p, true));
+      for (let p = off + 16; p + 4 <= off + len && p + 4 <= controlLen; p += 4) close(v.getInt32(p, true));
     }
     off += (len + 7) & ~7; // CMSG_ALIGN on LP64
   }
