@@ -23,6 +23,8 @@
 import { dlopen, ptr } from "bun:ffi";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
+import { cstr, libc } from "./libc.ts";
 import { libcPath } from "./libc-path.ts";
 
 export const JSC_OPTIONS: Readonly<Record<string, string>> = {
@@ -42,6 +44,7 @@ export function reexecWithRuntimeOptions(): void {
   if (Object.keys(JSC_OPTIONS).every((k) => env[k] !== undefined)) {
     // The second pass: the options are in effect; jobs must not inherit them.
     for (const k of Object.keys(JSC_OPTIONS)) delete env[k];
+    restoreName();
     return;
   }
   // The exact argv this process was started with.
@@ -60,8 +63,30 @@ export function reexecWithRuntimeOptions(): void {
   // The binary by its path, not /proc/self/exe: the name it runs under (comm, for ps, pidof
   // and systemd) comes from it.
   execve(Buffer.from(`${process.execPath}\0`), argvTable, envTable);
+  // The path may not be reachable by pmtr's own user (a binary under a 0700 directory, run
+  // through setpriv or su: seen with `make test` in a clone under mktemp -d, where pmtr then
+  // ran without the options and aborted under RLIMIT_NPROC). The running file itself still is.
+  // Its comm then reads "exe"; the second pass names it again (restoreName).
+  execve(Buffer.from("/proc/self/exe\0"), argvTable, envTable);
   // Only on failure (no /proc): the runtime's defaults, as before.
   void buffers;
+}
+
+const PR_SET_NAME = 15;
+/** comm holds at most 15 bytes. */
+const COMM_BYTES = 15;
+
+/** After a re-exec through /proc/self/exe, comm is "exe": give pmtr back the name it was run
+ *  under (ps, pidof, systemd read it). Nothing when it already has it. */
+function restoreName(): void {
+  try {
+    const want = basename(process.execPath).slice(0, COMM_BYTES);
+    if (readFileSync("/proc/self/comm", "utf8").trim() === want) return;
+    const name = cstr(want);
+    libc().prctl(PR_SET_NAME, BigInt(ptr(name)), 0, 0, 0);
+  } catch {
+    // a name is cosmetic: never fail a start for it
+  }
 }
 
 /** How long the warm-up may take at most: a loopback connection refused returns at once. */
