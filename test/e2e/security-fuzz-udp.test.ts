@@ -102,14 +102,21 @@ describe("listen on: malformed datagrams of any size and content", () => {
       await withPmtr(["-F", "-c", conf, "-s", join(dir, "pmtr.sock")], {}, async (p) => {
         for (const n of JOBS) await p.waitLog(new RegExp(`: started job ${n} \\[\\d+\\]$`, "m"));
         const pids = Object.fromEntries(JOBS.map((n) => [n, startedPids(p.stderr, n)]));
-        // The listener is bound once a datagram sent to it is logged.
-        let marks = 0;
-        const mark = async () => {
-          marks++;
+        // The listener is bound once a datagram sent to it is logged. pmtr binds it after it has
+        // started its jobs (node:dgram is loaded only when `listen on` is configured), and a
+        // datagram sent before that is simply lost: the first marker is sent until one arrives.
+        const markers = () => p.count(/: udp control from 127\.0\.0\.1:\d+: enable marker$/);
+        await waitFor(`pmtr's UDP listener to log a first marker (seed ${SEED})`, async () => {
+          if (markers() > 0) return true;
           await send(enc("enable marker"));
-          await waitFor(`pmtr to log marker ${marks} (seed ${SEED})`, () => p.count(/: udp control from 127\.0\.0\.1:\d+: enable marker$/) >= marks, 10_000, 2);
+          return false;
+        }, 10_000, 100);
+        let marks = markers();
+        const mark = async () => {
+          marks = markers() + 1;
+          await send(enc("enable marker"));
+          await waitFor(`pmtr to log marker ${marks} (seed ${SEED})`, () => markers() >= marks, 10_000, 2);
         };
-        await mark();
         const before = { rss: rssKiB(p.pid), fds: fdCount(p.pid) };
         const rssAfterRound: number[] = [];
         for (let round = 0; round < ROUNDS; round++) {
