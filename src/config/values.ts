@@ -65,7 +65,12 @@ export const jobName: ValueSchema<string> = matching(
 
 // POSIX portable user names (plus the trailing $ of Samba machine accounts), or a numeric uid.
 // Whether the user exists is checked when the job starts: accounts come and go.
-export const user: ValueSchema<string> = matching(/^(\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/, (s) => `user ${show(s)} is not a user name or numeric uid`);
+// `UID:GID` (as docker's --user) is not offered: SPEC §2 runs a job with the user's own gid
+// and groups, so the error says what to write instead.
+export const user: ValueSchema<string> = matching(/^(\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/, (s) =>
+  s.includes(":")
+    ? `user ${show(s)}: give a user name or a numeric uid (a group cannot be given: the job runs with that user's own gid and groups, e.g. user ${cut(s.slice(0, s.indexOf(":")) || "daemon")})`
+    : `user ${show(s)} is not a user name or numeric uid`);
 
 export const envEntry: ValueSchema<string> = text((s, ctx) => {
   const eq = s.indexOf("=");
