@@ -6,6 +6,8 @@
 import type { ErrorList } from "./errors.ts";
 import type { AfterSpec, CheckSpec, JobSpec, ReadySpec, RestartPolicy, Rlimit, RotateSpec } from "./model.ts";
 import { DEFAULT_POLICY } from "./defaults.ts";
+import type { InstanceProbes } from "./instances.ts";
+import { indexedProbes, type IndexedLine } from "./probe.ts";
 import { show } from "./show.ts";
 
 /** An `after` line before the names are known: the condition is null when not written. */
@@ -48,6 +50,8 @@ export interface DraftJob {
   onFail: string[] | null;
   envFiles: string[];
   instances: number | null;
+  /** `ready`/`check` lines with `%i` or `%%`: read by finishJob, once `instances` is known. */
+  perInstance: { ready?: IndexedLine; check?: IndexedLine };
 }
 
 /** A finished block: the spec, plus what assemble.ts resolves against the other jobs. */
@@ -58,6 +62,8 @@ export interface FinishedJob {
   readonly after: readonly DraftAfter[];
   /** `instances N`, or null for a plain job. */
   readonly instances: number | null;
+  /** With instances: each one's `ready`/`check` read with its `%i` (index 1 first). */
+  readonly probes: readonly InstanceProbes[];
 }
 
 export function newDraft(line: number): DraftJob {
@@ -65,7 +71,7 @@ export function newDraft(line: number): DraftJob {
     line, seen: new Map(), name: null, nameLine: line, argv: null, dir: null, in: null, out: null, err: null,
     user: null, env: [], nice: null, cpu: null, ulimits: [], bounceSec: null, depends: [], order: null,
     wait: false, once: false, disabled: false, policy: {}, ready: null, after: [], check: null, rotate: null,
-    onExit: null, onFail: null, envFiles: [], instances: null,
+    onExit: null, onFail: null, envFiles: [], instances: null, perInstance: {},
   };
 }
 
@@ -99,6 +105,7 @@ export function finishJob(d: DraftJob, file: string, errors: ErrorList): Finishe
   if (d.rotate && NOT_A_FILE.has(out) && NOT_A_FILE.has(err)) {
     errors.add(d.seen.get("rotate") ?? d.line, `rotate needs out or err to be a file (they are ${out} and ${err}: add e.g. out web.log)`);
   }
+  const probes = indexedProbes(d.perInstance, d.name, d.instances, errors);
   if (d.name === null || d.argv === null) return null;
   // `once` and `restart never` are one setting written two ways: both fields say it, so the
   // core can read either and a file that changes one spelling for the other changes nothing.
@@ -125,11 +132,14 @@ export function finishJob(d: DraftJob, file: string, errors: ErrorList): Finishe
     ready: d.ready,
     after: [],
     check: d.check,
+    // As written for a plain job; instance 1's for the base of instances (after.ts reads
+    // whether it has a `ready`; expandInstances gives each instance its own).
+    ...probes[0],
     rotate: d.rotate,
     hooks: d.onExit === null && d.onFail === null ? NO_HOOKS : { onExit: d.onExit, onFail: d.onFail },
     envFiles: d.envFiles,
     instance: null,
     source: { file, line: d.line, lines: Object.fromEntries(d.seen) },
   };
-  return { spec, nameLine: d.nameLine, after: d.after, instances: d.instances };
+  return { spec, nameLine: d.nameLine, after: d.after, instances: d.instances, probes: d.instances === null ? [] : probes };
 }
