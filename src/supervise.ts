@@ -272,6 +272,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       stopping = true;
       log("notice", `pmtr: exiting on signal ${got.shutdown}`);
       notifier.stopping();
+      recorder.stopping();
       // systemd kills a unit whose stop outlasts TimeoutStopSec (90 s by default): a chain of
       // `after` dependants stopping one after another may need longer (SPEC §12).
       notifier.extendTimeout(shutdownBoundMs(supervisor.jobs()));

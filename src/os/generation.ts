@@ -7,7 +7,7 @@
 // A pid is trusted only if the process still has the start time recorded with it and still
 // leads its own group, so a recycled pid is never signalled.
 
-import { appendFileSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, constants, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import type { LogLevel } from "../core/ports.ts";
 import { isRunningPmtr } from "./pidfile.ts";
 import { readStatFields } from "./proc-stat.ts";
@@ -43,59 +43,45 @@ function processGroup(pid: number): number | null {
   return pgrp === undefined ? null : Number(pgrp);
 }
 
-// The record is a journal of JSON lines, so that a start or an exit costs one short append
-// whatever the number of jobs (issue 10: rewriting the whole list after every restart took a
-// median 0.6 ms with 100 jobs and 1.5 ms with 1000):
+// The record is one JSON object, {"pmtr":PID,"jobs":[...]}, laid out in slots of one width
+// so that a start or an exit rewrites one slot in place (one pwrite) whatever the number of
+// jobs (issue 10: rewriting the whole list after every restart took a median 0.6 ms with 100
+// jobs and 1.5 ms with 1000):
 //
-//   {"pmtr":1234}                                  who wrote it (always the first line)
-//   {"name":"web","pid":5678,"start":"123456"}     a job's process started
-//   {"ended":5678}                                 it has exited
+//   {"pmtr":1234,"jobs":[
+//   {"name":"web","pid":5678,"start":"123456"}          ,     a running job, padded to the width
+//   {}                                                  ,     a free slot
+//   {}]}                                                      the end, after the last slot
 //
-// Once the journal holds more than twice as many lines as there are running jobs (plus
-// COMPACT_SLACK), it is rewritten with the running jobs alone (a temporary file renamed over
-// it), so its size stays proportional to the jobs and the rewrite costs O(1) per event on
-// average. One append is one write(2): a pmtr killed by SIGKILL cannot leave half a line; a
-// reader still skips a line it cannot parse. An `ended` line not yet written (they are written
-// a turn later, off the restart path) or lost only leaves an entry whose pid no longer has its
-// recorded start time, which the reader ignores, as it ignores a recycled pid.
+// The file is rewritten whole (a temporary file renamed over it) only when the slots are all
+// taken (then twice as many), when a quarter or fewer are used (half as many), or when an
+// entry is wider than the slots: O(1) per event on average. One pwrite cannot be cut in half by
+// a SIGKILL of pmtr. An exit is written a turn later, off the path from the exit to the
+// replacement's start, and not at all once shutdown has begun (the record is removed at its end);
+// an entry left for a process that has gone no longer matches its recorded start time, and the
+// reader ignores it, as it ignores a recycled pid.
 
-/** Lines allowed beyond twice the running jobs before the journal is rewritten. */
-const COMPACT_SLACK = 64;
+const O_CLOEXEC = 0o2000000;
+/** Slots in a new file, and the fewest kept when shrinking. */
+const MIN_SLOTS = 64;
+/** Bytes per slot, separator included, unless an entry needs more. */
+const MIN_SLOT_BYTES = 96;
+const EMPTY_SLOT = "{}";
 
-/** Parses a record: the journal, or the single JSON object of pmtr versions before it. */
+/** Parses a record; entries that are not jobs (free slots) are left out. */
 export function parseRecord(text: string): Record {
-  const whole = tryParse(text);
-  if (whole !== null && Array.isArray(whole.jobs) && Number.isInteger(whole.pmtr)) return { pmtr: whole.pmtr as number, jobs: whole.jobs as RecordedJob[] };
-  const lines = text.split("\n");
-  const head = tryParse(lines[0] ?? "");
-  if (head === null || !Number.isInteger(head.pmtr)) throw new Error("not a job record");
-  const jobs = new Map<number, RecordedJob>();
-  for (const line of lines.slice(1)) {
-    const entry = tryParse(line);
-    if (entry === null) continue; // a torn or empty line
-    if (Number.isInteger(entry.ended)) jobs.delete(entry.ended as number);
-    else if (Number.isInteger(entry.pid) && typeof entry.name === "string" && typeof entry.start === "string") {
-      jobs.set(entry.pid as number, { name: entry.name, pid: entry.pid as number, start: entry.start });
-    }
-  }
-  return { pmtr: head.pmtr as number, jobs: [...jobs.values()] };
-}
-
-function tryParse(line: string): { [key: string]: unknown } | null {
-  if (line.trim() === "") return null;
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as { [key: string]: unknown }) : null;
-  } catch {
-    return null;
-  }
+  const record = JSON.parse(text) as Partial<Record> | null;
+  if (record === null || typeof record !== "object" || !Array.isArray(record.jobs) || !Number.isInteger(record.pmtr)) throw new Error("not a job record");
+  return { pmtr: record.pmtr!, jobs: record.jobs.filter((job) => job !== null && typeof job === "object" && Number.isInteger(job.pid)) };
 }
 
 export interface Recorder {
-  /** A job's process started: appended at the end of the current step (a microtask). */
+  /** A job's process started: its slot is written at once. */
   started(name: string, pid: number): void;
-  /** A job's process exited: appended with the next write, or at the end of this turn. */
+  /** A job's process exited: its slot is freed at the end of this turn. */
   ended(pid: number): void;
+  /** Shutdown has begun: exits are no longer written (the record goes at the end). */
+  stopping(): void;
   /** Clean exit: the record goes, and nothing is written after. */
   remove(): void;
 }
@@ -103,73 +89,117 @@ export interface Recorder {
 /** Keeps the record of this pmtr's running jobs. Nothing is written before the first start,
  *  so a previous generation's record is read (stopPreviousGeneration) before it is replaced. */
 export function createRecorder(path: string, log: (level: LogLevel, message: string) => void): Recorder {
-  const running = new Map<number, RecordedJob>();
-  /** Lines in the file now; -1: not written yet (or a write failed): rewrite it whole. */
-  let lines = -1;
-  let pending: string[] = [];
-  let flushSoon = false;
-  let flushLater = false;
+  const header = `{"pmtr":${process.pid},"jobs":[\n`;
+  /** pid -> its slot and entry. */
+  const jobs = new Map<number, { slot: number; text: string }>();
+  const free: number[] = [];
+  let slots = 0;
+  let width = MIN_SLOT_BYTES;
+  /** The open record; null: not written yet, or a write failed: rewrite it whole. */
+  let fd: number | null = null;
+  let endedPending: number[] = [];
+  let flushQueued = false;
+  let quiet = false;
   let removed = false;
   let warned = false;
 
+  const slotText = (entry: string) => `${entry.padEnd(width - 2)},\n`;
+  const close = () => {
+    if (fd !== null) closeSync(fd);
+    fd = null;
+  };
   const fail = (e: unknown) => {
-    lines = -1; // next time, rewrite it whole
+    try {
+      close();
+    } catch {
+      // the rewrite below starts afresh either way
+    }
     if (!warned) log("warning", `cannot write ${path}: ${(e as Error).message} (a pmtr started after a crash of this one could not stop its jobs)`);
     warned = true;
   };
-  const rewrite = () => {
-    const body = [JSON.stringify({ pmtr: process.pid }), ...[...running.values()].map((job) => JSON.stringify(job))];
-    writeFileSync(`${path}.tmp`, `${body.join("\n")}\n`, { mode: 0o600 });
+  /** Lays every running job out again in `count` slots of `width` bytes. */
+  const rewrite = (count: number) => {
+    close();
+    slots = count;
+    free.length = 0;
+    const body: string[] = [header];
+    let slot = 0;
+    for (const job of jobs.values()) {
+      job.slot = slot++;
+      body.push(slotText(job.text));
+    }
+    for (let s = slots - 1; s >= slot; s--) free.push(s);
+    for (let s = slot; s < slots; s++) body.push(slotText(EMPTY_SLOT));
+    body.push(`${EMPTY_SLOT}]}\n`);
+    writeFileSync(`${path}.tmp`, body.join(""), { mode: 0o600 });
     renameSync(`${path}.tmp`, path);
-    lines = body.length;
+    fd = openSync(path, constants.O_WRONLY | O_CLOEXEC);
+    // The layout is new: exits not yet written are in it already, and their slots may hold
+    // other jobs now.
+    endedPending = [];
+    warned = false;
   };
-  const flush = () => {
-    if (removed || pending.length === 0) return;
-    const add = pending;
-    pending = [];
+  const writeSlot = (slot: number, entry: string) => {
+    writeSync(fd!, slotText(entry), Buffer.byteLength(header) + slot * width);
+  };
+  const flushEnded = () => {
+    flushQueued = false;
+    const pids = endedPending;
+    endedPending = [];
+    if (removed || quiet || fd === null) return;
     try {
-      if (lines < 0 || lines + add.length > 2 * running.size + COMPACT_SLACK) rewrite();
-      else {
-        appendFileSync(path, `${add.join("\n")}\n`);
-        lines += add.length;
+      for (const slot of pids) {
+        writeSlot(slot, EMPTY_SLOT);
+        free.push(slot); // only now: a start taking it earlier would be erased by this write
       }
-      warned = false;
+      if (slots > MIN_SLOTS && jobs.size * 4 <= slots) rewrite(Math.max(MIN_SLOTS, slots / 2));
     } catch (e) {
       fail(e);
     }
   };
   return {
-    // A start is written once the step that made it is over (a microtask: the starts of one
-    // batch go in one append, before pmtr does anything else); an exit a turn later, off the
-    // path from the exit to the replacement's start.
     started(name, pid) {
       if (removed) return;
       const start = processStart(pid);
       if (start === null) return; // gone already: its exit follows
-      const job: RecordedJob = { name, pid, start };
-      running.set(pid, job);
-      pending.push(JSON.stringify(job));
-      if (flushSoon) return;
-      flushSoon = true;
-      queueMicrotask(() => {
-        flushSoon = false;
-        flush();
-      });
+      // ASCII only, so that characters and bytes count alike in the padding.
+      const text = JSON.stringify({ name, pid, start } satisfies RecordedJob).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+      const known = jobs.get(pid); // reported twice: the same slot
+      const job = { slot: known?.slot ?? -1, text };
+      jobs.set(pid, job);
+      try {
+        let relay = fd === null || (job.slot < 0 && free.length === 0);
+        if (text.length + 2 > width) {
+          width = Math.max(2 * width, text.length + 2);
+          relay = true;
+        }
+        if (relay) {
+          rewrite(Math.max(MIN_SLOTS, 2 * jobs.size, free.length === 0 ? 2 * slots : slots));
+          return;
+        }
+        if (job.slot < 0) job.slot = free.pop()!;
+        writeSlot(job.slot, text);
+      } catch (e) {
+        fail(e);
+      }
     },
     ended(pid) {
-      if (removed || !running.delete(pid)) return;
-      pending.push(JSON.stringify({ ended: pid }));
-      if (flushLater) return;
-      flushLater = true;
-      setImmediate(() => {
-        flushLater = false;
-        flush();
-      });
+      const job = jobs.get(pid);
+      if (job === undefined) return;
+      jobs.delete(pid);
+      if (removed || quiet || job.slot < 0) return;
+      endedPending.push(job.slot);
+      if (flushQueued) return;
+      flushQueued = true;
+      setImmediate(flushEnded);
+    },
+    stopping() {
+      quiet = true;
     },
     remove(): void {
       removed = true;
-      pending = [];
       try {
+        close();
         unlinkSync(path);
       } catch {
         // never written, or already gone

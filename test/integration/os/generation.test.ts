@@ -1,10 +1,11 @@
 // The job record for crash recovery (src/os/generation.ts) with real files and real processes:
-// a journal with one line per start and exit (issue 10: a restart must not rewrite the list of
-// every job), rewritten whole once it is twice as long as needed, and read back by the next
-// pmtr, which stops what is recorded as running and leaves what is recorded as ended alone.
+// one JSON object whose entries sit in slots of one width, so that a start or an exit rewrites
+// one slot in place (issue 10: a restart must not rewrite the list of every job), the file
+// laid out again only when it must grow or may shrink; read back by the next pmtr, which stops
+// what is recorded as running and leaves what has been recorded as ended alone.
 
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { createRecorder, parseRecord, processStart, stopPreviousGeneration } from "../../../src/os/generation.ts";
@@ -33,87 +34,92 @@ async function sessionLeader(): Promise<number> {
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-const lines = (path: string) => readFileSync(path, "utf8").trimEnd().split("\n");
 const warnings: string[] = [];
 const log = (_level: string, message: string) => void warnings.push(message);
+/** The running jobs the record names, as "name:pid", sorted; the file must parse as JSON. */
+const named = (path: string) => parseRecord(readFileSync(path, "utf8")).jobs.map((j) => `${j.name}:${j.pid}`).sort();
 
-test("each start and each exit is one appended line; the record names exactly the running jobs", async () => {
+test("a start or an exit rewrites one slot in place; the record is one JSON object naming exactly the running jobs", async () => {
   const path = join(freshDir(), "pmtr.jobs");
   const [a, b, c] = [await sessionLeader(), await sessionLeader(), await sessionLeader()];
   const rec = createRecorder(path, log);
   expect(existsSync(path)).toBe(false); // nothing before the first start
   rec.started("a", a);
+  const { ino, size } = statSync(path);
+  const whole = JSON.parse(readFileSync(path, "utf8"));
+  expect(whole.pmtr).toBe(process.pid);
+  expect(whole.jobs).toContainEqual({ name: "a", pid: a, start: processStart(a) });
   rec.started("b", b);
-  await Promise.resolve(); // written at the end of the step that started them
-  expect(lines(path)).toEqual([JSON.stringify({ pmtr: process.pid }), JSON.stringify({ name: "a", pid: a, start: processStart(a) }), JSON.stringify({ name: "b", pid: b, start: processStart(b) })]);
   rec.started("c", c);
+  expect(named(path)).toEqual([`a:${a}`, `b:${b}`, `c:${c}`]);
   rec.ended(a);
+  expect(named(path)).toContain(`a:${a}`); // exits are written a turn later
   await nextTurn();
-  expect(lines(path)).toHaveLength(5);
-  expect(lines(path).at(-1)).toBe(JSON.stringify({ ended: a }));
-  expect(parseRecord(readFileSync(path, "utf8")).jobs.map((j) => j.name).sort()).toEqual(["b", "c"]);
+  expect(named(path)).toEqual([`b:${b}`, `c:${c}`]);
+  rec.started("a", a); // the freed slot is used again
+  expect(named(path)).toEqual([`a:${a}`, `b:${b}`, `c:${c}`]);
+  // All of it in place: the same file, the same size.
+  expect(statSync(path).ino).toBe(ino);
+  expect(statSync(path).size).toBe(size);
+  rec.stopping();
+  rec.ended(b); // during shutdown exits are not written: the record is removed at the end
+  await nextTurn();
+  expect(named(path)).toContain(`b:${b}`);
   rec.remove();
   expect(existsSync(path)).toBe(false);
-  rec.ended(b); // after remove(): nothing is written, the file is not made again
-  rec.started("a", a);
-  await nextTurn();
+  rec.started("a", a); // after remove(): nothing is written, the file is not made again
   expect(existsSync(path)).toBe(false);
   expect(warnings).toEqual([]);
 });
 
-test("a long run of restarts keeps the journal proportional to the running jobs", async () => {
+test("the record grows when its slots are all taken and shrinks when few are used; a long name widens the slots", async () => {
   const path = join(freshDir(), "pmtr.jobs");
-  const pids = [await sessionLeader(), await sessionLeader()];
-  const rec = createRecorder(path, log);
-  rec.started("a", pids[0]!);
-  rec.started("b", pids[1]!);
-  let longest = 0;
-  // The same two pids exit and start again 500 times (a real restart gets a new pid; the
-  // journal does not care, and a real pid is needed for its start time).
-  for (let i = 0; i < 500; i++) {
-    const pid = pids[i % 2]!;
-    rec.ended(pid);
-    await nextTurn();
-    rec.started(i % 2 === 0 ? "a" : "b", pid);
-    await nextTurn();
-    longest = Math.max(longest, lines(path).length);
+  const pids: number[] = [];
+  for (let i = 0; i < 70; i++) {
+    const p = Bun.spawn(["/bin/sleep", "600"], { stdio: ["ignore", "ignore", "ignore"] });
+    started.push(p);
+    pids.push(p.pid);
   }
-  // At most twice the running jobs plus the slack (64) and the header, and the last rewrite is
-  // visible: far fewer lines than the 1000 events.
-  expect(longest).toBeLessThanOrEqual(2 * 2 + 64 + 1 + 1);
-  expect(parseRecord(readFileSync(path, "utf8")).jobs.map((j) => `${j.name}:${j.pid}`).sort()).toEqual([`a:${pids[0]}`, `b:${pids[1]}`]);
+  await waitFor("70 sleeps", () => pids.every((pid) => processStart(pid) !== null));
+  const rec = createRecorder(path, log);
+  pids.forEach((pid, i) => rec.started(`job-${i}`, pid));
+  expect(named(path)).toEqual(pids.map((pid, i) => `job-${i}:${pid}`).sort());
+  const grown = statSync(path).size; // 128 slots: the first 64 were all taken
+  for (const pid of pids.slice(0, 40)) rec.ended(pid);
+  await nextTurn();
+  expect(named(path)).toEqual(pids.slice(40).map((pid, i) => `job-${i + 40}:${pid}`).sort());
+  expect(statSync(path).size).toBeLessThan(grown * 0.6); // 30 of 128 used: back to 64 slots
+  const long = "x".repeat(300);
+  rec.started(long, pids[0]!);
+  expect(named(path)).toContain(`${long}:${pids[0]}`);
+  rec.started("j\u00e9b", pids[1]!); // not ASCII: escaped, so the slots keep their width in bytes
+  expect(named(path)).toContain(`j\u00e9b:${pids[1]}`);
+  expect(named(path)).toHaveLength(32);
   expect(warnings).toEqual([]);
+  rec.remove();
 });
 
-test("a torn last line is skipped; the single-object record of earlier versions is still read", () => {
-  const journal = [
-    JSON.stringify({ pmtr: 42 }),
-    JSON.stringify({ name: "a", pid: 7, start: "100" }),
-    JSON.stringify({ name: "b", pid: 8, start: "101" }),
-    JSON.stringify({ ended: 7 }),
-    '{"name":"c","pid":9,"st',
-  ].join("\n");
-  expect(parseRecord(journal)).toEqual({ pmtr: 42, jobs: [{ name: "b", pid: 8, start: "101" }] });
-  const old = JSON.stringify({ pmtr: 43, jobs: [{ name: "a", pid: 7, start: "100" }] });
-  expect(parseRecord(old)).toEqual({ pmtr: 43, jobs: [{ name: "a", pid: 7, start: "100" }] });
-  expect(() => parseRecord("garbage\n")).toThrow("not a job record");
+test("a record with free slots is read; anything else is not a job record", () => {
+  const text = `{"pmtr":42,"jobs":[\n${JSON.stringify({ name: "a", pid: 7, start: "100" })}   ,\n{}   ,\n{}]}\n`;
+  expect(parseRecord(text)).toEqual({ pmtr: 42, jobs: [{ name: "a", pid: 7, start: "100" }] });
+  expect(() => parseRecord(JSON.stringify({ jobs: [] }))).toThrow("not a job record");
+  expect(() => parseRecord("garbage\n")).toThrow();
 });
 
-test("the next pmtr stops what a dead pmtr's journal records as running, and only that", async () => {
+test("the next pmtr stops what the record names as running, and only that", async () => {
   const path = join(freshDir(), "pmtr.jobs");
   const [running, ended] = [await sessionLeader(), await sessionLeader()];
-  const gone = Bun.spawn(["/bin/true"]);
-  await gone.exited; // a pmtr that is no longer running
-  writeFileSync(path, [
-    JSON.stringify({ pmtr: gone.pid }),
-    JSON.stringify({ name: "kept", pid: running, start: processStart(running) }),
-    JSON.stringify({ name: "old", pid: ended, start: processStart(ended) }),
-    JSON.stringify({ ended }),
-    "",
-  ].join("\n"));
+  const rec = createRecorder(path, log);
+  rec.started("kept", running);
+  rec.started("old", ended);
+  rec.ended(ended);
+  await nextTurn();
+  // As if this pmtr had been killed: the record stays. (A record naming a pmtr that still runs
+  // is left alone; this process's own is acted on, as a restarted pmtr with the same pid would.)
   const said: string[] = [];
   await stopPreviousGeneration(path, (_level, message) => said.push(message), 5_000);
-  expect(said).toEqual([`stopping job kept [${running}], left running by a previous pmtr [${gone.pid}] that did not exit cleanly`]);
+  expect(said).toEqual([`stopping job kept [${running}], left running by a previous pmtr [${process.pid}] that did not exit cleanly`]);
   await waitFor("the recorded job to be gone", () => !isAlive(running));
   expect(isAlive(ended)).toBe(true); // recorded as ended: not ours to stop any more
+  rec.remove();
 });
