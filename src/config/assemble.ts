@@ -45,7 +45,7 @@ const NO_AFTER: JobSpec["after"] = Object.freeze([]);
 
 function expand(job: FinishedJob, after: JobSpec["after"]): JobSpec[] {
   const spec = { ...job.spec, after };
-  return job.instances === null ? [spec] : expandInstances(spec, job.instances);
+  return job.instances === null ? [spec] : expandInstances(spec, job.instances, job.probes);
 }
 
 /** Names identify jobs in logs, UDP reports and control commands: unique across every file,

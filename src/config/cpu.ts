@@ -2,16 +2,15 @@
 // /sys/.../cpulist) or a hex mask (`0x15`, the format of taskset). Both become the sorted,
 // unique CPU numbers of the model, so `cpu 0,2,4` and `cpu 0x15` are the same job.
 
-import { z } from "zod";
 import { cut, show } from "./show.ts";
-import { fail, type ValueSchema } from "./values.ts";
+import { fail, text, type ValueSchema } from "./values.ts";
 
 /** glibc's CPU_SETSIZE: sched_setaffinity with a cpu_set_t cannot name a CPU beyond it. */
 export const MAX_CPUS = 1024;
 
 const EXPECTED = "expected a list such as 0,2-4 or a hex mask such as 0x15";
 
-export const cpuSet: ValueSchema<number[]> = z.string().transform((s, ctx) => {
+export const cpuSet: ValueSchema<number[]> = text((s, ctx) => {
   const parsed = /^0[xX]/.test(s) ? fromMask(s) : fromList(s);
   return typeof parsed === "string" ? fail(ctx, parsed) : parsed;
 });

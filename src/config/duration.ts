@@ -2,9 +2,8 @@
 // one schema for all of them, so every keyword accepts and refuses exactly the same forms.
 // `bounce every` keeps its own (seconds, no `ms`) because it predates these.
 
-import { z } from "zod";
 import { cut, show } from "./show.ts";
-import { fail, type ValueSchema } from "./values.ts";
+import { fail, text, type ValueSchema } from "./values.ts";
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -13,7 +12,7 @@ export const MAX_DURATION_MS = 365 * UNIT_MS.d;
 
 /** A positive integer and a unit (ms s m h d) -> milliseconds; `what` starts the message. */
 export function durationMs(what: string): ValueSchema<number> {
-  return z.string().transform((s, ctx) => {
+  return text((s, ctx) => {
     const m = /^(\d+)(ms|s|m|h|d)?$/.exec(s);
     if (!m) return fail(ctx, `${what} ${show(s)} is not a duration (expected a positive integer and a unit ms, s, m, h or d, e.g. 30s)`);
     const [, digits = "", unit] = m;

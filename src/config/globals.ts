@@ -3,13 +3,12 @@
 //   metrics on http://HOST:PORT       HOST an IP address or name, [IPv6] bracketed
 //   include /etc/pmtr.d/*.conf        absolute; a glob (* ? [...]) in the last component only
 
-import { z } from "zod";
 import type { Config } from "./model.ts";
 import { show } from "./show.ts";
 import { bareHost, hostProblem, portNumber } from "./udp.ts";
-import { fail, type ValueSchema } from "./values.ts";
+import { fail, text, type ValueSchema } from "./values.ts";
 
-export const metricsAddress: ValueSchema<NonNullable<Config["metricsOn"]>> = z.string().transform((s, ctx) => {
+export const metricsAddress: ValueSchema<NonNullable<Config["metricsOn"]>> = text((s, ctx) => {
   const m = /^http:\/\/(.+):([^:/]*)\/?$/.exec(s);
   if (!m) return fail(ctx, `metrics on ${show(s)} is not an http://HOST:PORT address (e.g. http://127.0.0.1:9464)`);
   const [, rawHost = "", portText = ""] = m;
@@ -22,7 +21,7 @@ export const metricsAddress: ValueSchema<NonNullable<Config["metricsOn"]>> = z.s
 
 const GLOB_CHARS = /[*?[]/;
 
-export const includePattern: ValueSchema<string> = z.string().transform((s, ctx) => {
+export const includePattern: ValueSchema<string> = text((s, ctx) => {
   if (!s.startsWith("/")) return fail(ctx, `include ${show(s)} is not an absolute path (e.g. include /etc/pmtr.d/*.conf)`);
   const dir = s.slice(0, s.lastIndexOf("/"));
   if (GLOB_CHARS.test(dir)) return fail(ctx, `include ${show(s)}: a wildcard is only allowed in the last path component (e.g. /etc/pmtr.d/*.conf)`);

@@ -1,26 +1,32 @@
 // SPEC §15 `instances N`: one definition run N times as NAME.1 .. NAME.N. In an instance,
-// `%i` in cmd, dir, in, out, err, env (and env file paths) is the instance number and `%%` a
-// literal %; any other % stays as written. A job without `instances` is left exactly as
+// `%i` in cmd, dir, in, out, err, env, env file paths and the `ready`/`check` probes (so each
+// instance probes its own port or file) is the instance number and `%%` a literal %; any
+// other % stays as written. Probes are read per instance by probe.ts (a port `80%i` is only a
+// number once substituted) and handed in here. A job without `instances` is left exactly as
 // written, so a `%` in an existing file keeps its meaning.
 //
 // Each instance is a complete JobSpec of its own: reloads compare instances one by one
 // (sameJob), so changing N from 3 to 5 adds .4 and .5 and leaves .1-.3 running.
 
-import type { JobSpec } from "./model.ts";
+import type { CheckSpec, JobSpec, ReadySpec } from "./model.ts";
 
 /** NAME.INDEX for INDEX in 1..count. */
 export function instanceNames(base: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${base}.${i + 1}`);
 }
 
-export function expandInstances(spec: JobSpec, count: number): JobSpec[] {
-  return Array.from({ length: count }, (_, i) => instance(spec, i + 1));
+/** Per instance (index 1 first), the `ready`/`check` read with its `%i`; absent: as in spec. */
+export type InstanceProbes = { readonly ready?: ReadySpec | null; readonly check?: CheckSpec | null };
+
+export function expandInstances(spec: JobSpec, count: number, probes: readonly InstanceProbes[] = []): JobSpec[] {
+  return Array.from({ length: count }, (_, i) => instance(spec, i + 1, probes[i]));
 }
 
-function instance(spec: JobSpec, index: number): JobSpec {
+function instance(spec: JobSpec, index: number, probes: InstanceProbes | undefined): JobSpec {
   const sub = (s: string): string => substitute(s, index);
   return {
     ...spec,
+    ...probes,
     name: `${spec.name}.${index}`,
     argv: spec.argv.map(sub),
     dir: sub(spec.dir),
@@ -31,6 +37,11 @@ function instance(spec: JobSpec, index: number): JobSpec {
     envFiles: spec.envFiles.map(sub),
     instance: { base: spec.name, index },
   };
+}
+
+/** True when `text` has a `%i` or `%%` that an instance would replace. */
+export function hasMarks(text: string): boolean {
+  return text.includes("%") && /%[%i]/.test(text);
 }
 
 /** `%i` -> index, `%%` -> `%`, in one left-to-right pass (so `%%i` is a literal `%i`). */

@@ -6,6 +6,8 @@
 import type { ErrorList } from "./errors.ts";
 import type { AfterSpec, CheckSpec, JobSpec, ReadySpec, RestartPolicy, Rlimit, RotateSpec } from "./model.ts";
 import { DEFAULT_POLICY } from "./defaults.ts";
+import type { InstanceProbes } from "./instances.ts";
+import { indexedProbes, type IndexedLine } from "./probe.ts";
 import { show } from "./show.ts";
 
 /** An `after` line before the names are known: the condition is null when not written. */
@@ -48,6 +50,8 @@ export interface DraftJob {
   onFail: string[] | null;
   envFiles: string[];
   instances: number | null;
+  /** `ready`/`check` lines with `%i` or `%%`: read by finishJob, once `instances` is known. */
+  perInstance: { ready?: IndexedLine; check?: IndexedLine };
 }
 
 /** A finished block: the spec, plus what assemble.ts resolves against the other jobs. */
@@ -58,6 +62,8 @@ export interface FinishedJob {
   readonly after: readonly DraftAfter[];
   /** `instances N`, or null for a plain job. */
   readonly instances: number | null;
+  /** With instances: each one's `ready`/`check` read with its `%i` (index 1 first). */
+  readonly probes: readonly InstanceProbes[];
 }
 
 export function newDraft(line: number): DraftJob {
@@ -65,7 +71,7 @@ export function newDraft(line: number): DraftJob {
     line, seen: new Map(), name: null, nameLine: line, argv: null, dir: null, in: null, out: null, err: null,
     user: null, env: [], nice: null, cpu: null, ulimits: [], bounceSec: null, depends: [], order: null,
     wait: false, once: false, disabled: false, policy: {}, ready: null, after: [], check: null, rotate: null,
-    onExit: null, onFail: null, envFiles: [], instances: null,
+    onExit: null, onFail: null, envFiles: [], instances: null, perInstance: {},
   };
 }
 
@@ -74,6 +80,11 @@ export function newDraft(line: number): DraftJob {
 const ONCE_POLICY: RestartPolicy = Object.freeze({ ...DEFAULT_POLICY, restart: "never" });
 const NO_HOOKS: JobSpec["hooks"] = Object.freeze({ onExit: null, onFail: null });
 Object.freeze(DEFAULT_POLICY);
+/** One empty list for every job's unset env, ulimits, depends, envFiles: JavaScriptCore keeps
+ *  a frozen array in a sparse map of its own (~370 bytes; an unfrozen one ~90), four per plain
+ *  job. */
+const NONE: readonly never[] = Object.freeze([]);
+const listOf = <T>(list: T[]): readonly T[] => (list.length === 0 ? NONE : list);
 
 function policyOf(d: DraftJob, once: boolean): RestartPolicy {
   if (Object.keys(d.policy).length === 0 || (Object.keys(d.policy).length === 1 && d.policy.restart !== undefined)) {
@@ -99,6 +110,7 @@ export function finishJob(d: DraftJob, file: string, errors: ErrorList): Finishe
   if (d.rotate && NOT_A_FILE.has(out) && NOT_A_FILE.has(err)) {
     errors.add(d.seen.get("rotate") ?? d.line, `rotate needs out or err to be a file (they are ${out} and ${err}: add e.g. out web.log)`);
   }
+  const probes = indexedProbes(d.perInstance, d.name, d.instances, errors);
   if (d.name === null || d.argv === null) return null;
   // `once` and `restart never` are one setting written two ways: both fields say it, so the
   // core can read either and a file that changes one spelling for the other changes nothing.
@@ -111,12 +123,12 @@ export function finishJob(d: DraftJob, file: string, errors: ErrorList): Finishe
     out,
     err,
     user: d.user,
-    env: d.env,
+    env: listOf(d.env),
     nice: d.nice ?? 0,
     cpu: d.cpu,
-    ulimits: d.ulimits,
+    ulimits: listOf(d.ulimits),
     bounceSec: d.bounceSec,
-    depends: d.depends,
+    depends: listOf(d.depends),
     order: d.order ?? 0,
     wait: d.wait,
     once,
@@ -125,11 +137,14 @@ export function finishJob(d: DraftJob, file: string, errors: ErrorList): Finishe
     ready: d.ready,
     after: [],
     check: d.check,
+    // As written for a plain job; instance 1's for the base of instances (after.ts reads
+    // whether it has a `ready`; expandInstances gives each instance its own).
+    ...probes[0],
     rotate: d.rotate,
     hooks: d.onExit === null && d.onFail === null ? NO_HOOKS : { onExit: d.onExit, onFail: d.onFail },
-    envFiles: d.envFiles,
+    envFiles: listOf(d.envFiles),
     instance: null,
     source: { file, line: d.line, lines: Object.fromEntries(d.seen) },
   };
-  return { spec, nameLine: d.nameLine, after: d.after, instances: d.instances };
+  return { spec, nameLine: d.nameLine, after: d.after, instances: d.instances, probes: d.instances === null ? [] : probes };
 }

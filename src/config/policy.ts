@@ -7,7 +7,6 @@
 //   stop signal NAME | SIGNAME | NUMBER
 //   stop timeout DURATION
 
-import { z } from "zod";
 import type { ErrorList } from "./errors.ts";
 import type { DraftJob } from "./job-draft.ts";
 import type { Token } from "./lexer.ts";
@@ -20,14 +19,14 @@ import * as v from "./values.ts";
 
 const RESTART = ["always", "on-failure", "never"] as const;
 
-const restartMode: v.ValueSchema<RestartPolicy["restart"]> = z.string().transform((s, ctx) =>
+const restartMode: v.ValueSchema<RestartPolicy["restart"]> = v.text((s, ctx) =>
   (RESTART as readonly string[]).includes(s) ? (s as RestartPolicy["restart"]) : v.fail(ctx, `restart ${show(s)} is not one of ${RESTART.join(", ")}`),
 );
 
 const backoffMin = durationMs("backoff minimum");
 const backoffMax = durationMs("backoff maximum");
 
-const backoffRange: v.ValueSchema<{ minMs: number; maxMs: number }> = z.string().transform((s, ctx) => {
+const backoffRange: v.ValueSchema<{ minMs: number; maxMs: number }> = v.text((s, ctx) => {
   const dots = s.indexOf("..");
   if (dots < 0) return v.fail(ctx, `backoff ${show(s)} is not MIN..MAX (e.g. backoff 1s..5m)`);
   const min = v.check(backoffMin, s.slice(0, dots));

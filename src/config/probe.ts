@@ -7,10 +7,11 @@
 // anything except, at their very end, an unquoted option word followed by a value
 // (quote it: `"every"`).
 
-import type { ErrorList } from "./errors.ts";
+import { ErrorList } from "./errors.ts";
 import type { DraftJob } from "./job-draft.ts";
 import type { Token } from "./lexer.ts";
-import type { Probe } from "./model.ts";
+import type { CheckSpec, Probe, ReadySpec } from "./model.ts";
+import { hasMarks, substitute, type InstanceProbes } from "./instances.ts";
 import { DEFAULT_CHECK, DEFAULT_READY_WITHIN_MS } from "./defaults.ts";
 import { durationMs } from "./duration.ts";
 import { cut, show } from "./show.ts";
@@ -29,21 +30,78 @@ const timeout = durationMs("check timeout");
 const failures = v.integer("check failures", 1, 1000);
 
 export function ready(job: DraftJob, words: readonly Token[], keyword: Token, errors: ErrorList, usage: string): undefined {
-  const { rest, options } = trailingOptions(words, ["within"]);
-  const probe = parseProbe("ready", READY_KINDS, rest, keyword, errors, usage);
-  const withinMs = options.within ? value(within, options.within, errors) : DEFAULT_READY_WITHIN_MS;
-  if (probe && withinMs !== null) job.ready = { probe, withinMs };
+  if (namesInstance(words)) job.perInstance.ready = { words, keyword, usage };
+  else job.ready = readyLine(words, keyword, errors, usage);
   return undefined;
 }
 
 export function check(job: DraftJob, words: readonly Token[], keyword: Token, errors: ErrorList, usage: string): undefined {
+  if (namesInstance(words)) job.perInstance.check = { words, keyword, usage };
+  else job.check = checkLine(words, keyword, errors, usage);
+  return undefined;
+}
+
+function readyLine(words: readonly Token[], keyword: Token, errors: ErrorList, usage: string): ReadySpec | null {
+  const { rest, options } = trailingOptions(words, ["within"]);
+  const probe = parseProbe("ready", READY_KINDS, rest, keyword, errors, usage);
+  const withinMs = options.within ? value(within, options.within, errors) : DEFAULT_READY_WITHIN_MS;
+  return probe && withinMs !== null ? { probe, withinMs } : null;
+}
+
+function checkLine(words: readonly Token[], keyword: Token, errors: ErrorList, usage: string): CheckSpec | null {
   const { rest, options } = trailingOptions(words, ["every", "timeout", "failures"]);
   const probe = parseProbe("check", CHECK_KINDS, rest, keyword, errors, usage);
   const everyMs = options.every ? value(every, options.every, errors) : DEFAULT_CHECK.everyMs;
   const timeoutMs = options.timeout ? value(timeout, options.timeout, errors) : DEFAULT_CHECK.timeoutMs;
   const count = options.failures ? value(failures, options.failures, errors) : DEFAULT_CHECK.failures;
-  if (probe && everyMs !== null && timeoutMs !== null && count !== null) job.check = { probe, everyMs, timeoutMs, failures: count };
-  return undefined;
+  return probe && everyMs !== null && timeoutMs !== null && count !== null ? { probe, everyMs, timeoutMs, failures: count } : null;
+}
+
+// ---- %i in probes (SPEC §12, §15) -----------------------------------------------------------
+// An instance's probe names its own port, URL, file or program arguments, like its cmd. A line
+// with `%` marks is kept as words until the block is finished: only then is `instances` known
+// (it may come after `ready`), and a port such as `80%i` can only be checked once substituted.
+
+/** A `ready` or `check` line kept as words until `instances` is known. */
+export interface IndexedLine {
+  readonly words: readonly Token[];
+  readonly keyword: Token;
+  readonly usage: string;
+}
+
+
+function namesInstance(words: readonly Token[]): boolean {
+  return words.some((w) => hasMarks(w.text));
+}
+
+/** Probes of the deferred lines: read as written when the job has no `instances` (a `%` then
+ *  keeps its meaning, as in cmd), else once per instance with `%i` and `%%` substituted. An
+ *  error is reported once, for the first instance it occurs in. */
+export function indexedProbes(lines: DraftJob["perInstance"], name: string | null, instances: number | null, errors: ErrorList): InstanceProbes[] {
+  if (!lines.ready && !lines.check) return [];
+  const read = (index: number | null, into: ErrorList): InstanceProbes => {
+    const at = (l: IndexedLine): readonly Token[] => (index === null ? l.words : l.words.map((w) => ({ ...w, text: substitute(w.text, index) })));
+    const out: { ready?: ReadySpec | null; check?: CheckSpec | null } = {};
+    if (lines.ready) out.ready = readyLine(at(lines.ready), lines.ready.keyword, into, lines.ready.usage);
+    if (lines.check) out.check = checkLine(at(lines.check), lines.check.keyword, into, lines.check.usage);
+    return out;
+  };
+  if (instances === null) {
+    const scratch = new ErrorList();
+    const probes = read(null, scratch);
+    for (const e of scratch.byLine()) errors.add(e.line, e.message.includes("%i") ? `${e.message} (%i is replaced only in a job with instances N)` : e.message);
+    return [probes];
+  }
+  const all: InstanceProbes[] = [];
+  for (let index = 1; index <= instances; index++) {
+    const scratch = new ErrorList();
+    all.push(read(index, scratch));
+    if (scratch.count > 0) {
+      for (const e of scratch.byLine()) errors.add(e.line, `${e.message} (in instance ${name ?? "?"}.${index}, where %i is ${index})`);
+      break;
+    }
+  }
+  return all;
 }
 
 /** Strips `NAME VALUE` pairs with NAME in `names` from the end, each at most once. */

@@ -1,7 +1,6 @@
 // SPEC §13 `rotate SIZE [keep N]`: SIZE is a positive integer with K, M or G (KiB, MiB, GiB);
 // N (default 5) is how many old files are kept, at least 1.
 
-import { z } from "zod";
 import type { ErrorList } from "./errors.ts";
 import type { DraftJob } from "./job-draft.ts";
 import type { Token } from "./lexer.ts";
@@ -14,7 +13,7 @@ const UNIT_BYTES = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 } as const;
 /** 1 TiB: larger is not a log anyone rotates, and the byte count stays an exact number. */
 const MAX_ROTATE_BYTES = 1024 ** 4;
 
-const size: v.ValueSchema<number> = z.string().transform((s, ctx) => {
+const size: v.ValueSchema<number> = v.text((s, ctx) => {
   const m = /^(\d+)([KMG])?$/.exec(s);
   if (!m) return v.fail(ctx, `rotate ${show(s)} is not a size (expected a positive integer and K, M or G, e.g. 10M)`);
   const [, digits = "", unit] = m;

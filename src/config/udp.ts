@@ -2,10 +2,9 @@
 // address, a host name or a [bracketed] IPv6 address; IFACE names the interface that
 // multicast reports leave by.
 
-import { z } from "zod";
 import type { UdpAddress } from "./model.ts";
 import { show } from "./show.ts";
-import { fail, type ValueSchema } from "./values.ts";
+import { fail, text, type ValueSchema } from "./values.ts";
 
 const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?";
 const HOST_NAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
@@ -15,7 +14,7 @@ const IFACE = /^[A-Za-z0-9_.:-]{1,15}$/;
 
 export function udpAddress(keyword: "report to" | "listen on"): ValueSchema<UdpAddress> {
   const form = keyword === "report to" ? "udp://HOST:PORT[@IFACE]" : "udp://HOST:PORT";
-  return z.string().transform((s, ctx) => {
+  return text((s, ctx) => {
     const m = /^udp:\/\/(.+):([^:@]*)(?:@(.*))?$/.exec(s);
     if (!m) return fail(ctx, `${keyword} ${show(s)} is not a ${form} address`);
     const [, rawHost = "", portText = "", iface] = m;

@@ -2,10 +2,9 @@
 // the canonical RLIMIT name; VALUE is setrlimit's raw unit (bytes, seconds, count) or
 // unlimited/infinity. The exec helper sets soft and hard limit alike.
 
-import { z } from "zod";
 import type { Rlimit } from "./model.ts";
 import { show } from "./show.ts";
-import { fail, type ValueSchema } from "./values.ts";
+import { fail, text, type ValueSchema } from "./values.ts";
 
 /** The letters of bash's `ulimit` builtin that pmtr accepts. */
 export const ULIMIT_FLAGS: Readonly<Record<string, string>> = {
@@ -30,7 +29,7 @@ export const RLIMIT_NAMES: readonly string[] = [...Object.values(ULIMIT_FLAGS), 
 
 const FLAG_LIST = Object.keys(ULIMIT_FLAGS).join(" ");
 
-export const ulimitResource: ValueSchema<string> = z.string().transform((s, ctx) => {
+export const ulimitResource: ValueSchema<string> = text((s, ctx) => {
   const resource = Object.hasOwn(ULIMIT_FLAGS, s) ? ULIMIT_FLAGS[s] : RLIMIT_NAMES.includes(s) ? s : undefined;
   return resource ?? fail(ctx, `unknown ulimit flag ${show(s)} (expected one of ${FLAG_LIST} or an RLIMIT_* name such as RLIMIT_NOFILE)`);
 });
@@ -46,7 +45,7 @@ export function ulimitValue(resource: string, flag: string): ValueSchema<Rlimit[
 }
 
 function buildValueSchema(resource: string, flag: string): ValueSchema<Rlimit["value"]> {
-  return z.string().transform((s, ctx) => {
+  return text((s, ctx) => {
     if (s === "unlimited" || s === "infinity") {
       // Linux refuses RLIM_INFINITY for open files (it exceeds fs.nr_open): say so now rather
       // than fail every start of the job.

@@ -189,9 +189,11 @@ export function formatCommand(argv: readonly string[]): string {
   return argv.map((a) => (a === "" || /\s/.test(a) ? (a.includes('"') ? JSON.stringify(a) : `"${a}"`) : a)).join(" ");
 }
 
-/** A reason or OS error on one line, whatever it holds: the table and the view are line-based. */
+/** A reason or OS error on one line, whatever it holds: the table and the view are line-based.
+ *  The regular expression only when there is something to replace: running it for every row
+ *  cost `pmtr status` ~0.8 MB of peak memory (docs/PERFORMANCE.md, Memory). */
 function oneLine(text: string): string {
-  return text.replace(/[\r\n\t]+/g, " ");
+  return text.includes("\n") || text.includes("\r") || text.includes("\t") ? text.replace(/[\r\n\t]+/g, " ") : text;
 }
 
 /** States in which a job is down on purpose; `pmtr status` without names does not count them. */

@@ -17,17 +17,9 @@
 // The child acquires the pidfile itself, so the pidfile names the process that supervises.
 
 import { closeSync, fstatSync, openSync, readdirSync, writeSync } from "node:fs";
-import { dlopen } from "bun:ffi";
-import { libcPath } from "./libc-path.ts";
+import { libc } from "./libc.ts";
 
 const O_CLOEXEC = 0o2000000;
-let symbols: ReturnType<typeof openLibc> | undefined;
-const openLibc = () =>
-  dlopen(libcPath(), {
-    dup2: { args: ["i32", "i32"], returns: "i32" },
-    pipe2: { args: ["ptr", "i32"], returns: "i32" },
-  }).symbols;
-const libc = () => (symbols ??= openLibc());
 
 /** The marker: its value is the fd of the verdict channel in the child. */
 export const DAEMON_CHILD_VAR = "PMTR_DAEMON_CHILD";

@@ -10,7 +10,7 @@
 // killed pmtr would keep the next one from starting.
 
 import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, statSync, unlinkSync, writeSync, constants } from "node:fs";
-import { lockExclusive } from "./libc.ts";
+import { lockExclusive, osError } from "./libc.ts";
 
 export type InstanceLock = { readonly ok: true; readonly path: string; release(): void } | { readonly ok: false; readonly message: string };
 
@@ -92,8 +92,3 @@ function readHolder(path: string): number | null {
   }
 }
 
-/** "EACCES: permission denied, open '/x'" -> "permission denied" (the path is in our message). */
-function osError(e: unknown): string {
-  const message = String((e as Error)?.message ?? e);
-  return message.match(/^E[A-Z]+: ([^,]+)/)?.[1] ?? message;
-}

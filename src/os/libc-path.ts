@@ -1,6 +1,6 @@
 // The file name to dlopen for libc. glibc installs "libc.so.6"; musl (Alpine) has one
-// "libc.musl-<arch>.so.1" that is also its dynamic loader. Each module dlopens only the symbols
-// it needs; dlopen of an already-loaded library is cheap and reference-counted.
+// "libc.musl-<arch>.so.1" that is also its dynamic loader. libc.ts, the one binding, opens it;
+// dlopen of an already-loaded library is cheap and reference-counted.
 
 import { existsSync, readdirSync } from "node:fs";
 

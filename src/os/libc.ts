@@ -1,7 +1,7 @@
-// The one binding of libc that pmtr's spawning, reaping, user lookup, signals and instance
-// lock share: opened on first use (a command like `pmtr status` never opens it).
-// Each symbol costs a small compiled trampoline, so modules with unrelated needs (syslog's
-// socket, sd_notify's clock) may still open their own few.
+// The one binding of libc: every libc function pmtr calls is declared here, opened on first
+// use (a command like `pmtr status` never opens it) as one library for every module —
+// spawning, reaping, users, signals, the instance lock, inotify, sockets, daemonizing.
+// Modules keep their own constants and wrappers; the signatures, errno and its text live here.
 
 import { CString, dlopen, read } from "bun:ffi";
 import { libcPath } from "./libc-path.ts";
@@ -25,6 +25,24 @@ function open() {
     waitpid: { args: ["i32", "ptr", "i32"], returns: "i32" },
     sigaction: { args: ["i32", "ptr", "ptr"], returns: "i32" },
     flock: { args: ["i32", "i32"], returns: "i32" },
+    // runtime-threads.ts: pmtr executes itself again with the runtime's options.
+    execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
+    // daemon.ts: stdio onto /dev/null when detaching.
+    dup2: { args: ["i32", "i32"], returns: "i32" },
+    // watch/: inotify, and a read lease to tell whether a file is open for writing.
+    inotify_init1: { args: ["i32"], returns: "i32" },
+    inotify_add_watch: { args: ["i32", "ptr", "u32"], returns: "i32" },
+    inotify_rm_watch: { args: ["i32", "i32"], returns: "i32" },
+    fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
+    // unix-dgram.ts, notify/socket.ts, stderr-writer.ts: datagram sockets pmtr sends on or
+    // receives from without blocking, and a stderr that is a socket.
+    socket: { args: ["i32", "i32", "i32"], returns: "i32" },
+    bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
+    recvmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },
+    sendto: { args: ["i32", "ptr", "u64", "i32", "ptr", "u32"], returns: "i64" },
+    send: { args: ["i32", "ptr", "u64", "i32"], returns: "i64" },
+    // sd-notify.ts: the monotonic clock of systemd's MONOTONIC_USEC.
+    clock_gettime: { args: ["i32", "ptr"], returns: "i32" },
   }).symbols;
 }
 

@@ -13,6 +13,7 @@
 
 import { linkSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
+import { osError } from "./libc.ts";
 import { readStatFields } from "./proc-stat.ts";
 
 export type PidfileResult = { readonly ok: true; release(): void } | { readonly ok: false; readonly message: string };
@@ -117,9 +118,3 @@ function removeQuietly(path: string): void {
   }
 }
 
-/** "ENOENT: no such file or directory, open '/x'" -> "no such file or directory" (the path is
- *  already in our message). */
-function osError(e: unknown): string {
-  const message = String((e as Error)?.message ?? e);
-  return message.match(/^E[A-Z]+: ([^,]+)/)?.[1] ?? message;
-}

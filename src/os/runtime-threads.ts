@@ -20,12 +20,11 @@
 // and the file pool are started at once. What remains are threads that never exit: the
 // main thread, JSCWarmUp, mi-scavenger, HTTP Client, Bun Pool 0 and 1.
 
-import { dlopen, ptr } from "bun:ffi";
+import { ptr } from "bun:ffi";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { cstr, libc } from "./libc.ts";
-import { libcPath } from "./libc-path.ts";
 
 export const JSC_OPTIONS: Readonly<Record<string, string>> = {
   BUN_JSC_useConcurrentJIT: "0",
@@ -59,7 +58,7 @@ export function reexecWithRuntimeOptions(): void {
   };
   const argvTable = table(buffers.slice(0, argv.length));
   const envTable = table(buffers.slice(argv.length + 1));
-  const { execve } = dlopen(libcPath(), { execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" } }).symbols;
+  const { execve } = libc();
   // The binary by its path, not /proc/self/exe: the name it runs under (comm, for ps, pidof
   // and systemd) comes from it.
   execve(Buffer.from(`${process.execPath}\0`), argvTable, envTable);

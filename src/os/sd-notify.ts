@@ -2,8 +2,7 @@
 // datagram of `KEY=VALUE` lines to $NOTIFY_SOCKET per state change. Without NOTIFY_SOCKET
 // every call does nothing, so callers never need to ask whether they run under systemd.
 
-import { dlopen } from "bun:ffi";
-import { libcPath } from "./libc-path.ts";
+import { libc } from "./libc.ts";
 import { openDgram, type DgramSender } from "./unix-dgram.ts";
 
 export interface Notifier {
@@ -95,15 +94,11 @@ function disabled(problem: string | null, watchdogMs: number | null): Notifier {
   return { enabled: false, problem, watchdogMs, ready: nothing, reloading: nothing, stopping: nothing, status: nothing, watchdog: nothing, extendTimeout: nothing, close: nothing };
 }
 
-type Clock = { clock_gettime: (id: number, ts: Uint8Array) => number };
-let clock: Clock | undefined;
-
 /** CLOCK_MONOTONIC in microseconds, the clock systemd compares with. */
 export function monotonicUsec(): bigint {
   try {
-    clock ??= dlopen(libcPath(), { clock_gettime: { args: ["i32", "ptr"], returns: "i32" } }).symbols as unknown as Clock;
     const ts = new Uint8Array(16);
-    if (clock.clock_gettime(1, ts) !== 0) return 0n;
+    if (libc().clock_gettime(1, ts) !== 0) return 0n;
     const view = new DataView(ts.buffer);
     return view.getBigInt64(0, true) * 1_000_000n + view.getBigInt64(8, true) / 1000n;
   } catch {

@@ -15,9 +15,9 @@
 // - a regular file: written as it is (a file does not wait for a reader; reopening it would
 //   lose O_APPEND and the shared offset).
 
-import { dlopen, ptr, read, type Pointer } from "bun:ffi";
+import { ptr } from "bun:ffi";
 import { constants, fstatSync, openSync, writeSync } from "node:fs";
-import { libcPath } from "./libc-path.ts";
+import { lastErrno, libc as openLibc } from "./libc.ts";
 
 /** Bounds of the queue of lines waiting for a stderr that does not keep up. */
 export const MAX_QUEUED_LINES = 1000;
@@ -43,17 +43,13 @@ export interface StderrWriter {
  *  (stderr closed or broken: nothing will ever be taken). */
 type Attempt = number | "busy" | "gone";
 
+// Not in node:fs `constants` under Bun's types or at run time (Bun's openSync sets it anyway;
+// written out so the intent does not rest on that).
+const O_CLOEXEC = 0o2000000;
 const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
 const EAGAIN = 11;
 const EINTR = 4;
-
-function openLibc() {
-  return dlopen(libcPath(), {
-    send: { args: ["i32", "ptr", "u64", "i32"], returns: "i64" },
-    __errno_location: { args: [], returns: "ptr" },
-  }).symbols;
-}
 
 /** The writer for fd 2 (see above); `fd` and `formatDrop` are for tests. `formatDrop` turns
  *  the count of dropped lines into the line that reports it. */
@@ -74,14 +70,14 @@ function attemptFor(fd: number): (bytes: Uint8Array) => Attempt {
     return (bytes) => {
       const n = Number(libc.send(fd, ptr(bytes), bytes.length, MSG_DONTWAIT | MSG_NOSIGNAL));
       if (n >= 0) return n;
-      const errno = read.i32(libc.__errno_location() as Pointer, 0);
+      const errno = lastErrno();
       return errno === EAGAIN || errno === EINTR ? "busy" : "gone";
     };
   }
   let target = fd;
   if (kind === "fifo" || kind === "char") {
     try {
-      target = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY | constants.O_CLOEXEC);
+      target = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY | O_CLOEXEC);
     } catch {
       // No /proc, or not allowed: write to fd 2 as it is, blocking.
     }

@@ -2,8 +2,7 @@
 // both syslog's /dev/log and systemd's $NOTIFY_SOCKET are datagram sockets. Every send is
 // non-blocking: a receiver that is slow, absent or refusing must never stall pmtr.
 
-import { dlopen, read } from "bun:ffi";
-import { libcPath } from "./libc-path.ts";
+import { lastErrno, libc as openLibc } from "./libc.ts";
 
 export const AF_UNIX = 1;
 export const SOCK_DGRAM = 2;
@@ -32,22 +31,7 @@ export interface DgramSender {
   close(): void;
 }
 
-type Libc = ReturnType<typeof openLibc>;
-let libc: Libc | undefined;
-
-function openLibc() {
-  return dlopen(libcPath(), {
-    socket: { args: ["i32", "i32", "i32"], returns: "i32" },
-    sendto: { args: ["i32", "ptr", "u64", "i32", "ptr", "u32"], returns: "i64" },
-    close: { args: ["i32"], returns: "i32" },
-    __errno_location: { args: [], returns: "ptr" },
-  }).symbols;
-}
-
-function errno(c: Libc): number {
-  const p = c.__errno_location();
-  return p === null ? 0 : read.i32(p, 0);
-}
+let libc: ReturnType<typeof openLibc> | undefined;
 
 /** The sockaddr_un for `address`: a filesystem path, or `@name` for Linux's abstract namespace
  *  (as systemd writes NOTIFY_SOCKET). Returns an error message for an address that cannot be one. */
@@ -82,7 +66,7 @@ export function openDgram(address: string): { ok: true; sender: DgramSender } | 
         if (fd < 0) return "failed";
         const n = Number(libc.sendto(fd, data, data.length, MSG_DONTWAIT | MSG_NOSIGNAL, sockaddr.bytes, sockaddr.bytes.length));
         if (n >= 0) return "sent";
-        return classify(errno(libc));
+        return classify(lastErrno());
       } catch {
         // dlopen itself failed (no libc by that name): nothing can be sent, and that must not
         // take pmtr down with it.

@@ -20,25 +20,21 @@ export interface User {
 const MAX_ID = 0xfffffffe;
 
 /** The passwd entry for `nameOrUid` ("daemon" or "1"), or null when there is none. A numeric
- *  uid without an entry (a container image's `user 54321`, or `54321:100` for an explicit
- *  group) is still a user: that uid, the given gid or else the same number as gid, no
- *  supplementary groups, HOME `/`, SHELL `/bin/sh`, named by the number. */
+ *  uid without an entry (a container image's `user 54321`) is still a user: that uid, the
+ *  same number as gid, no supplementary groups, HOME `/`, SHELL `/bin/sh`, named by the
+ *  number. (`UID:GID` is refused by the grammar: SPEC §2 and the README promise a name or a
+ *  uid, run with that user's own gid and groups.) */
 export function lookupUser(nameOrUid: string): User | null {
   const c = libc();
-  const numeric = nameOrUid.match(/^(\d+)(?::(\d+))?$/);
-  if (numeric === null) {
+  if (!/^\d+$/.test(nameOrUid)) {
     const entry = c.getpwnam(cstr(nameOrUid));
     return entry === null ? null : readPasswd(entry as Pointer);
   }
-  const uid = Number(numeric[1]);
-  const gid = numeric[2] === undefined ? null : Number(numeric[2]);
-  if (uid > MAX_ID || (gid !== null && gid > MAX_ID)) return null;
+  const uid = Number(nameOrUid);
+  if (uid > MAX_ID) return null;
   const entry = c.getpwuid(uid);
-  if (entry !== null) {
-    const user = readPasswd(entry as Pointer);
-    return gid === null ? user : { ...user, gid };
-  }
-  return { name: String(uid), uid, gid: gid ?? uid, home: "/", shell: "/bin/sh", unlisted: true };
+  if (entry !== null) return readPasswd(entry as Pointer);
+  return { name: String(uid), uid, gid: uid, home: "/", shell: "/bin/sh", unlisted: true };
 }
 
 /** The user's groups as initgroups would set them: `gid` and every group listing the user;

@@ -22,6 +22,27 @@ function save(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
+/** A number P with ports P1 and P2 (P * 10 + 1, + 2) free on loopback a moment ago. */
+function freePortPrefix(): number {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const prefix = 2000 + Math.floor(Math.random() * 4500);
+    try {
+      for (const i of [1, 2]) Bun.listen({ hostname: "127.0.0.1", port: prefix * 10 + i, socket: { data() {} } }).stop(true);
+      return prefix;
+    } catch {
+      // taken: try another
+    }
+  }
+  throw new Error("no free pair of loopback ports P1, P2 found");
+}
+
+async function jobStatus(sock: string, name: string): Promise<Record<string, unknown>> {
+  const out = await runPmtr(["-s", sock, "status", "--json", name]);
+  const job = (JSON.parse(out.stdout) as { jobs: Record<string, unknown>[] }).jobs[0];
+  if (!job) throw new Error(`no status for ${name}: ${out.stdout} ${out.stderr}`);
+  return job;
+}
+
 describe("instances", () => {
   test("3 -> 5 -> 2: only the added or removed instances are started or stopped", async () => {
     const dir = tempDir("pmtr-instances-");
@@ -43,6 +64,47 @@ describe("instances", () => {
       }
     });
   });
+
+  test("ready tcp 127.0.0.1:PREFIX%i: each instance probes its own port (SPEC §12, §15)", async () => {
+    const dir = tempDir("pmtr-instances-");
+    dirs.push(dir);
+    const prefix = freePortPrefix();
+    // The jobs only sleep: the test itself answers on instance 2's port, so web.2 can only be
+    // ready if its probe names its own port, and web.1 only once the test listens on .1's.
+    const listeners = [Bun.listen({ hostname: "127.0.0.1", port: Number(`${prefix}2`), socket: { data() {} } })];
+    try {
+      const path = writeConfig(dir, `job {\n  name web\n  cmd ${SLEEPER} ${TAG}-tcp-%i\n  ready tcp 127.0.0.1:${prefix}%i within 120s\n  instances 2\n}\n`);
+      const sock = join(dir, "pmtr.sock");
+      await withPmtr(["-F", "-c", path, "-s", sock], {}, async (p) => {
+        await p.waitLog(/job web\.2 \[\d+\] is ready/, 20_000);
+        const one = await jobStatus(sock, "web.1");
+        expect(one.state).toBe("starting");
+        expect(String(one.reason)).toContain(`tcp 127.0.0.1:${prefix}1`);
+        listeners.push(Bun.listen({ hostname: "127.0.0.1", port: Number(`${prefix}1`), socket: { data() {} } }));
+        await p.waitLog(/job web\.1 \[\d+\] is ready/, 20_000);
+      });
+    } finally {
+      for (const l of listeners) l.stop(true);
+    }
+  }, 60_000);
+
+  test("ready file DIR/up.%i: each instance waits for its own file", async () => {
+    const dir = tempDir("pmtr-instances-");
+    dirs.push(dir);
+    const path = writeConfig(dir, `job {\n  name web\n  instances 2\n  cmd ${SLEEPER} ${TAG}-file-%i\n  ready file ${dir}/up.%i within 120s\n}\n`);
+    const sock = join(dir, "pmtr.sock");
+    await withPmtr(["-F", "-c", path, "-s", sock], {}, async (p) => {
+      await jobRunning(p, "web.1", `${TAG}-file-1`, [], 20_000);
+      await jobRunning(p, "web.2", `${TAG}-file-2`, [], 20_000);
+      writeFileSync(join(dir, "up.2"), "");
+      await p.waitLog(/job web\.2 \[\d+\] is ready/, 20_000);
+      const one = await jobStatus(sock, "web.1");
+      expect(one.state).toBe("starting");
+      expect(String(one.reason)).toContain(`${dir}/up.1`);
+      writeFileSync(join(dir, "up.1"), "");
+      await p.waitLog(/job web\.1 \[\d+\] is ready/, 20_000);
+    });
+  }, 60_000);
 
   test("control: pmtr restart web acts on every instance, web.2 on one; status web shows them all", async () => {
     const dir = tempDir("pmtr-instances-");

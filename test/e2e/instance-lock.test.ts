@@ -6,6 +6,7 @@
 
 import { afterEach, expect, test } from "bun:test";
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, unlinkSync } from "node:fs";
+import { recordPath } from "../../src/os/generation.ts";
 import { isAlive, join, Pmtr, PMTR, readOr, rmSync, runPmtr, tempDir, waitFor, writeConfig } from "../helpers.ts";
 
 const dirs: string[] = [];
@@ -86,6 +87,15 @@ test("a pmtr killed by SIGKILL leaves a stale socket and lock file; the next pmt
   const first = new Pmtr(["-F", "-c", conf, "-s", sock]);
   started.push(first);
   const job = await jobPid(first, "a");
+  // The job record is written after the start is logged (once per turn of the loop): a SIGKILL
+  // before it lands would leave nothing for the next pmtr to find.
+  await waitFor(`job a [${job}] in ${recordPath(sock)}`, () => {
+    try {
+      return (JSON.parse(readOr(recordPath(sock), "{}")) as { jobs?: Array<{ pid: number }> }).jobs?.some((j) => j.pid === job);
+    } catch {
+      return false; // caught between the write and the rename: look again
+    }
+  }, 15_000);
   first.proc.kill("SIGKILL");
   await first.proc.exited;
   expect(lstatSync(sock).isSocket()).toBe(true);

@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { renameSync, writeFileSync } from "node:fs";
 import { forAnyUser, join, PMTR, readOr, rmSync, runPmtr, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
+import { inPrivateDev } from "./private-dev.ts";
 
 describe("pmtr's own log and pmtr logs (SPEC §13)", () => {
   test.concurrent("-l FILE gets every message; pmtr reopen after mv writes a new FILE", async () => {
@@ -92,23 +93,6 @@ job {
   });
 });
 
-// A private mount namespace with a /dev of its own and no /dev/log in it, whatever the host has.
-const NO_SYSLOG = String.raw`
-set -eu
-dir=$1
-shift
-[ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/$PPID/ns/mnt)" ] || { echo "not in a private mount namespace" >&2; exit 97; }
-mkdir "$dir/host-dev"
-mount --rbind /dev "$dir/host-dev"
-mount -t tmpfs -o mode=0755,size=64k pmtr-e2e-dev /dev
-for node in null zero full random urandom tty; do
-  : > "/dev/$node"
-  mount --bind "$dir/host-dev/$node" "/dev/$node"
-done
-umount -l "$dir/host-dev"
-exec "$@"
-`;
-
 describe("detaching with no syslog (SPEC §13: never nowhere)", () => {
   test.concurrent("says where messages will go and writes them there", async () => {
     const dir = tempDir("pmtr-logs-detach-");
@@ -118,7 +102,7 @@ describe("detaching with no syslog (SPEC §13: never nowhere)", () => {
     // As an ordinary user, so the file is under XDG_STATE_HOME and the test touches nothing
     // outside its directory (as root it is /var/log/pmtr.log).
     Bun.spawnSync(["chown", "-R", "nobody", dir]);
-    const proc = Bun.spawn(["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", NO_SYSLOG, "sh", dir,
+    const proc = Bun.spawn([...inPrivateDev(dir), // a /dev of its own with no /dev/log, whatever the host has
       "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "env", `XDG_STATE_HOME=${state}`, `XDG_RUNTIME_DIR=${dir}`,
       forAnyUser(PMTR), "-c", conf, "-p", pidfile, "-s", join(dir, "pmtr.sock")], { stdout: "pipe", stderr: "pipe" });
     try {

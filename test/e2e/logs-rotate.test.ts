@@ -91,7 +91,7 @@ describe("rotate SIZE [keep N] (SPEC §13)", () => {
     const conf = writeConfig(dir, `job {\n  name web\n  cmd /bin/sleep 600\n  user nobody\n  dir ${dir}\n  out web.log\n  rotate 1M\n}\n`);
     try {
       await withPmtr(["-F", "-c", conf, "-s", join(dir, "s")], {}, async (p) => {
-        await p.waitLog(`job web failed to start: out: open ${dir}/web.log as the job's user: Permission denied`);
+        await p.waitLog(`job web failed to start: out: open ${dir}/web.log as user nobody: Permission denied`);
         expect(existsSync(join(dir, "web.log"))).toBe(false);
       });
     } finally {

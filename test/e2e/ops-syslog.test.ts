@@ -7,46 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { Pmtr, cleanupPmtr, isAlive, join, readOr, rmSync, startedPids, tempDir, waitFor, writeConfig } from "../helpers.ts";
 import { DgramReceiver } from "../unit/os/dgram-receiver.ts";
-
-/**
- * Runs the rest of its arguments in a private mount namespace with a fresh /dev: `$1` the temp
- * dir, `$2` the socket to appear as /dev/log ("" for none), `$3` which of its own stdio
- * JOURNAL_STREAM names ("stderr", "stdout" or "" to leave it unset). It refuses to touch /dev
- * unless it really is in a mount namespace of its own.
- */
-const PRIVATE_DEV = String.raw`
-set -eu
-dir=$1 log=$2 journal=$3
-shift 3
-[ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/$PPID/ns/mnt)" ] || { echo "not in a private mount namespace" >&2; exit 97; }
-mkdir "$dir/host-dev"
-mount --rbind /dev "$dir/host-dev"
-mount -t tmpfs -o mode=0755,size=64k pmtr-e2e-dev /dev
-for node in null zero full random urandom tty; do
-  : > "/dev/$node"
-  mount --bind "$dir/host-dev/$node" "/dev/$node"
-done
-mkdir /dev/pts /dev/shm
-mount --rbind "$dir/host-dev/pts" /dev/pts
-mount --rbind "$dir/host-dev/shm" /dev/shm
-ln -s /proc/self/fd /dev/fd
-ln -s fd/0 /dev/stdin
-ln -s fd/1 /dev/stdout
-ln -s fd/2 /dev/stderr
-umount -l "$dir/host-dev"
-if [ -n "$log" ]; then
-  : > /dev/log
-  mount --bind "$log" /dev/log
-fi
-case $journal in
-  stderr) JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2); export JOURNAL_STREAM ;;
-  stdout) JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/1); export JOURNAL_STREAM ;;
-esac
-exec "$@"
-`;
-
-const inPrivateDev = (dir: string, log: string, journal: "" | "stderr" | "stdout" = "") =>
-  ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", PRIVATE_DEV, "sh", dir, log, journal];
+import { inPrivateDev } from "./private-dev.ts";
 
 /** A record as glibc's syslog(3) writes it: `<PRI>Mmm dd hh:mm:ss TAG[PID]: message`. */
 const RECORD = /^<(\d+)>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d ([^\s[\]:]+)\[(\d+)\]: (.*)$/s;

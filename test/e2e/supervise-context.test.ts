@@ -243,6 +243,12 @@ job {
   cmd ${notExec}
 }
 job {
+  name noout
+  cmd /bin/sleep 600
+  user nobody
+  out ${root}/noout.log
+}
+job {
   name good
   cmd /bin/sleep 600
 }
@@ -251,6 +257,8 @@ job {
       ["nodir", /: job nodir failed to start: dir: .*No such file or directory$/],
       ["nouser", /: job nouser failed to start: user: .*no-such-user-pmtr/],
       ["noexec", /: job noexec failed to start: exec: .*Permission denied$/],
+      // The file is opened as the job's user (root may create it, nobody may not): say which.
+      ["noout", /: job noout failed to start: out: open \/.*\/noout\.log as user nobody: Permission denied$/],
     ];
     try {
       await withPmtr(["-F", "-c", conf, "-s", join(root, "pmtr.sock")], {}, async (p) => {

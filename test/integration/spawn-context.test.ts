@@ -240,16 +240,6 @@ describe("the context of a job (SPEC §3)", () => {
     expect(await exitOf(pid)).toEqual({ kind: "exited", code: 0 });
   });
 
-  test("UID:GID names the group as well", async () => {
-    const work = reportDir("uid-gid");
-    const pid = await started(spawner(), probeJob(work, { user: "4000001:4000002" }));
-    const ctx = await context(work);
-    expect(ctx.uid).toBe("4000001\t4000001\t4000001\t4000001");
-    expect(ctx.gid).toBe("4000002\t4000002\t4000002\t4000002");
-    expect(ctx.groups).toBe("4000002");
-    expect(await exitOf(pid)).toEqual({ kind: "exited", code: 0 });
-  });
-
   test("argv exactly as written: quoted words, empty words, no glob, no PATH search", async () => {
     const work = reportDir("argv");
     const args = ["two words", "", "*", "$HOME"];

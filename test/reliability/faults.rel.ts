@@ -3,14 +3,15 @@
 // must log clearly, keep supervising everything else (healthy keeps its pid, witness keeps
 // being restarted at once), and at shutdown stop everything and exit 0 with nothing left.
 //
-// pmtr runs in a private mount namespace (unshare --mount) where the wrapper below has mounted
-// a full tmpfs, a read-only tmpfs, and a /dev whose /dev/log refuses connections (a socket
-// nobody listens on: syslogd stopped). Mounts vanish with the namespace; nothing touches the
+// pmtr runs in a private mount namespace (test/e2e/private-dev.ts) with a /dev whose /dev/log
+// refuses connections (a socket nobody listens on: syslogd stopped), where the wrapper below
+// has mounted a full tmpfs and a read-only tmpfs. Mounts vanish with the namespace; nothing touches the
 // host's /dev. The throwaway user is deleted in afterAll whatever happens.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cleanupPmtr, join, Pmtr, PMTR, pidsWithArg, procStat, readOr, startedPids, tempDir, waitFor, writeConfig, isAlive } from "../helpers.ts";
+import { inPrivateDev } from "../e2e/private-dev.ts";
 import { allStartedPids, explain, leftovers, processTable, report, zombieChildren } from "./lib.ts";
 
 const TAG = `pmtr-rel-faults-${process.pid}-${Date.now().toString(36)}`;
@@ -20,8 +21,9 @@ const dir = tempDir("pmtr-rel-faults-");
 const sock = join(dir, "pmtr.sock");
 const user = `prel${Math.random().toString(36).slice(2, 8)}`;
 
-/** Mounts the faulty filesystems and a /dev with a refusing /dev/log, then runs "$@". */
-const WRAPPER = String.raw`
+/** Mounts the faulty filesystems, then runs "$@"; run inside inPrivateDev's namespace, whose
+ *  /dev/log is a socket nobody listens on (bound below, before pmtr starts). */
+const FAULT_MOUNTS = String.raw`
 set -eu
 dir=$1
 shift
@@ -36,22 +38,6 @@ while touch "$dir/full/inode$i" 2>/dev/null; do i=$((i+1)); done
 mount -t tmpfs -o size=64k pmtr-rel-ro "$dir/ro"
 : > "$dir/ro/existing.out"
 mount -o remount,ro "$dir/ro"
-# A fresh /dev (the usual nodes bound from the host's) whose /dev/log nobody listens on.
-mkdir "$dir/host-dev"
-mount --rbind /dev "$dir/host-dev"
-mount -t tmpfs -o mode=0755,size=64k pmtr-rel-dev /dev
-for node in null zero full random urandom tty; do
-  : > "/dev/$node"
-  mount --bind "$dir/host-dev/$node" "/dev/$node"
-done
-mkdir /dev/pts /dev/shm
-mount --rbind "$dir/host-dev/pts" /dev/pts
-mount --rbind "$dir/host-dev/shm" /dev/shm
-ln -s /proc/self/fd /dev/fd
-umount -l "$dir/host-dev"
-python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])' "$dir/stale-log.sock"
-: > /dev/log
-mount --bind "$dir/stale-log.sock" /dev/log
 exec "$@"
 `;
 
@@ -120,9 +106,13 @@ beforeAll(async () => {
   userCreated = true;
   uid = userUid();
   const conf = writeConfig(dir, config());
-  p = new Pmtr(["-F", "-v", "-c", conf, "-s", sock], { wrap: ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", WRAPPER, "sh", dir] });
+  // /dev/log: a socket file nobody listens on (syslogd stopped); python3 binds it and exits.
+  const staleLog = join(dir, "stale-log.sock");
+  const bound = Bun.spawnSync(["python3", "-c", "import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])", staleLog]);
+  if (bound.exitCode !== 0) throw new Error(`binding ${staleLog} failed (python3, Debian package python3): ${bound.stderr}`);
+  p = new Pmtr(["-F", "-v", "-c", conf, "-s", sock], { wrap: [...inPrivateDev(dir, staleLog), "/bin/sh", "-c", FAULT_MOUNTS, "sh", dir] });
   await p.waitLog("pmtr: managing 13 jobs", 15_000);
-  healthyPid = await waitFor("healthy running", () => runsOf("healthy").length === 1 && runsOf("healthy")[0], 10_000);
+  healthyPid = await waitFor("healthy running", () => (runsOf("healthy").length === 1 ? runsOf("healthy")[0] : undefined), 10_000);
 }, 30_000);
 
 afterAll(async () => {

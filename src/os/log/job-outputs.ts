@@ -88,7 +88,7 @@ export function createJobOutputs(log: (level: LogLevel, message: string) => void
       return null;
     } catch (e) {
       releaseFile(path);
-      return { step: stream, error: `open ${path}${identity ? " as the job's user" : ""}: ${osError(e)}` };
+      return { step: stream, error: `open ${path}${identity ? ` as user ${job.user}` : ""}: ${osError(e)}` };
     }
   };
 

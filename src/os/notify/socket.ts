@@ -7,10 +7,9 @@
 // systemd-notify sends with BARRIER=1. Those are closed at once: systemd-notify waits until
 // the barrier fd is closed before it exits.
 
-import { dlopen, ptr } from "bun:ffi";
+import { ptr } from "bun:ffi";
 import { chmodSync, chownSync } from "node:fs";
-import { errnoText, lastErrno, libc as sharedLibc } from "../libc.ts";
-import { libcPath } from "../libc-path.ts";
+import { errnoText, lastErrno, libc } from "../libc.ts";
 import { AF_UNIX, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, socketAddress } from "../unix-dgram.ts";
 
 const MSG_TRUNC = 0x20;
@@ -24,18 +23,9 @@ export const DATAGRAM_MAX_BYTES = 4096;
 /** Room for the fds one datagram may carry (systemd-notify sends one with BARRIER=1). */
 const CONTROL_BYTES = 256;
 
-// Only what `ready notify` needs beyond the shared binding (libc.ts), opened on its first use.
-function openLibc() {
-  return dlopen(libcPath(), {
-    socket: { args: ["i32", "i32", "i32"], returns: "i32" },
-    bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
-    recvmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },
-  }).symbols;
-}
-type Libc = ReturnType<typeof openLibc>;
-let libc: Libc | undefined;
+type Libc = ReturnType<typeof libc>;
 
-const close = (fd: number) => sharedLibc().close(fd);
+const close = (fd: number) => libc().close(fd);
 
 // One receive buffer for every socket: pmtr reads one datagram at a time on one thread.
 const data = new Uint8Array(DATAGRAM_MAX_BYTES);
@@ -64,8 +54,7 @@ export function openNotifySocket(
 ): { ok: true; socket: NotifySocket } | { ok: false; message: string } {
   const addr = socketAddress(path);
   if (!addr.ok) return addr;
-  libc ??= openLibc();
-  const c = libc;
+  const c = libc();
   const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return { ok: false, message: `notify socket: ${errnoText(lastErrno())}` };
   const fail = (what: string, text = errnoText(lastErrno())) => {

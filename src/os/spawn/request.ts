@@ -190,7 +190,9 @@ export function failure(req: Request): StepFailure {
       const path = shownPath(job.dir, [job.in, job.out, job.err][step - STEP.IN]!);
       // O_NONBLOCK turned "wait for a reader" into ENXIO (a device without a driver says so too).
       const fifo = errno === ENXIO && step !== STEP.IN && isFifo(path);
-      return { step: name, error: `open ${path}: ${fifo ? "FIFO has no reader" : os}` };
+      // The files are opened as the job's user (SPEC §3, §10): name it, since root could.
+      const as = user ? ` as user ${user.name}` : "";
+      return { step: name, error: `open ${path}${as}: ${fifo ? "FIFO has no reader" : os}` };
     }
     case STEP.IN_OWNER:
       return { step: name, error: rootInputRefusal(shownPath(job.dir, job.in), { uid: a, mode: Number(slots[R.FAIL_B]) }) ?? "refused" };

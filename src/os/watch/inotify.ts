@@ -14,9 +14,8 @@
 // with IN_MASK_ADD, never narrowed while shared: each listener filters by its own mask), and
 // the inode's watch is removed with its last listener.
 
-import { dlopen, read, type Pointer } from "bun:ffi";
 import { closeSync } from "node:fs";
-import { libcPath } from "../libc-path.ts";
+import { errnoText, lastErrno, libc } from "../libc.ts";
 
 /** Event bits, from <sys/inotify.h>. */
 export const IN = {
@@ -58,17 +57,6 @@ export interface InotifyWatch {
 
 export type AddResult = { readonly ok: true; readonly watch: InotifyWatch } | { readonly ok: false; readonly code: string; readonly message: string };
 
-function openLibc() {
-  return dlopen(libcPath(), {
-    inotify_init1: { args: ["i32"], returns: "i32" },
-    inotify_add_watch: { args: ["i32", "ptr", "u32"], returns: "i32" },
-    inotify_rm_watch: { args: ["i32", "i32"], returns: "i32" },
-    __errno_location: { args: [], returns: "ptr" },
-    strerror: { args: ["i32"], returns: "cstring" },
-  }).symbols;
-}
-let libc: ReturnType<typeof openLibc> | undefined;
-
 interface Entry {
   readonly listeners: Map<object, { mask: number; listener: InotifyListener }>;
 }
@@ -76,7 +64,7 @@ interface Entry {
 interface Instance {
   readonly fd: number;
   readonly byWd: Map<number, Entry>;
-  readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly reader: ReturnType<typeof readerOf>;
 }
 
 let current: Instance | null = null;
@@ -85,11 +73,10 @@ const ERRNO_CODES: Record<number, string> = { 2: "ENOENT", 13: "EACCES", 20: "EN
 
 /** Watches the inode at `path` (followed if a symlink, unless `mask` has IN.DONT_FOLLOW). */
 export function addWatch(path: string, mask: number, listener: InotifyListener): AddResult {
-  libc ??= openLibc();
   const opened = current !== null ? ({ ok: true, instance: current } as const) : open();
   if (!opened.ok) return opened;
   const { instance } = opened;
-  const wd = libc.inotify_add_watch(instance.fd, Buffer.from(`${path}\0`), (mask | IN.MASK_ADD) >>> 0);
+  const wd = libc().inotify_add_watch(instance.fd, Buffer.from(`${path}\0`), (mask | IN.MASK_ADD) >>> 0);
   if (wd < 0) {
     const failure = lastError();
     if (instance.byWd.size === 0) shut(instance);
@@ -108,17 +95,19 @@ export function addWatch(path: string, mask: number, listener: InotifyListener):
         if (e !== entry || !e.listeners.delete(key)) return;
         if (e.listeners.size > 0) return;
         instance.byWd.delete(wd);
-        libc!.inotify_rm_watch(instance.fd, wd);
+        libc().inotify_rm_watch(instance.fd, wd);
         if (instance.byWd.size === 0) shut(instance);
       },
     },
   };
 }
 
+const readerOf = (fd: number) => Bun.file(fd).stream().getReader();
+
 function open(): { ok: true; instance: Instance } | { ok: false; code: string; message: string } {
-  const fd = libc!.inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  const fd = libc().inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return { ok: false, ...lastError() };
-  const instance: Instance = { fd, byWd: new Map(), reader: Bun.file(fd).stream().getReader() };
+  const instance: Instance = { fd, byWd: new Map(), reader: readerOf(fd) };
   current = instance;
   void pump(instance);
   return { ok: true, instance };
@@ -137,7 +126,7 @@ function shut(instance: Instance): void {
 async function pump(instance: Instance): Promise<void> {
   let rest: Uint8Array = new Uint8Array(0);
   for (;;) {
-    let chunk: ReadableStreamReadResult<Uint8Array>;
+    let chunk: Awaited<ReturnType<Instance["reader"]["read"]>>;
     try {
       chunk = await instance.reader.read();
     } catch {
@@ -184,8 +173,8 @@ function deliver(instance: Instance, wd: number, mask: number, name: string | nu
 }
 
 function lastError(): { code: string; message: string } {
-  const errno = read.i32(libc!.__errno_location() as Pointer, 0);
-  return { code: ERRNO_CODES[errno] ?? `errno ${errno}`, message: String(libc!.strerror(errno)) };
+  const errno = lastErrno();
+  return { code: ERRNO_CODES[errno] ?? `errno ${errno}`, message: errnoText(errno) };
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

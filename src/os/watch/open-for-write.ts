@@ -12,26 +12,16 @@
 // Taking a lease needs CAP_LEASE (root) or owning the file, and a file system that supports
 // leases; when the answer cannot be had, null, and the caller reads the file as it is.
 
-import { dlopen, read, type Pointer } from "bun:ffi";
 import { closeSync, constants, openSync } from "node:fs";
-import { libcPath } from "../libc-path.ts";
+import { lastErrno, libc } from "../libc.ts";
 
 const F_SETLEASE = 1024;
 const F_RDLCK = 0;
 const EAGAIN = 11;
 
-function openLibc() {
-  return dlopen(libcPath(), {
-    fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
-    __errno_location: { args: [], returns: "ptr" },
-  }).symbols;
-}
-let libc: ReturnType<typeof openLibc> | undefined;
-
 /** True when the regular file at `path` is open for writing, false when not, null when it
  *  cannot be told (not a regular file, gone, no right to take a lease). */
 export function isOpenForWriting(path: string): boolean | null {
-  libc ??= openLibc();
   let fd: number;
   try {
     // O_NONBLOCK: a FIFO put where the file was must not block the loop on open.
@@ -40,8 +30,8 @@ export function isOpenForWriting(path: string): boolean | null {
     return null;
   }
   try {
-    if (libc.fcntl(fd, F_SETLEASE, F_RDLCK) === 0) return false;
-    return read.i32(libc.__errno_location() as Pointer, 0) === EAGAIN ? true : null;
+    if (libc().fcntl(fd, F_SETLEASE, F_RDLCK) === 0) return false;
+    return lastErrno() === EAGAIN ? true : null;
   } finally {
     closeSync(fd); // releases the lease
   }

@@ -53,5 +53,5 @@ test("a symlink planted at the lock path is not followed", () => {
 
 test("a directory that does not exist: one line naming the file and the fix", () => {
   const lock = acquireInstanceLock("/nonexistent-pmtr-dir/pmtr.sock", 1);
-  expect(lock).toEqual({ ok: false, message: "cannot open lock file /nonexistent-pmtr-dir/pmtr.sock.lock: no such file or directory (check the directory, or give another control socket path with -s)" });
+  expect(lock).toEqual({ ok: false, message: "cannot open lock file /nonexistent-pmtr-dir/pmtr.sock.lock: No such file or directory (check the directory, or give another control socket path with -s)" });
 });

@@ -119,7 +119,7 @@ describe("acquirePidfile", () => {
     const path = join(dir, "no", "such", "pmtr.pid");
     expect(acquirePidfile(path, 4242)).toEqual({
       ok: false,
-      message: `cannot write pidfile ${path}: no such file or directory (create its directory or choose another file with -p)`,
+      message: `cannot write pidfile ${path}: No such file or directory (create its directory or choose another file with -p)`,
     });
   });
 });
