@@ -106,6 +106,10 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   }
   const lock = locked;
 
+  // The lock makes this pmtr the owner of the job record beside the socket. Nothing is written
+  // to it before the first start, after a previous generation's record has been acted on.
+  const recorder = createRecorder(recordPath(socketPath), log);
+
   const subreaper = becomeSubreaper();
   if (subreaper) log("warning", subreaper);
 
@@ -169,6 +173,8 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     },
     runChanged: (spec, run) => readiness.runChanged(spec, run),
     jobEvent: (event) => hooks.dispatch(event, event.spec),
+    leaderStarted: (name, pid) => recorder.started(name, pid),
+    leaderExited: (pid) => recorder.ended(pid),
     onAlarm: () => guard(() => supervisor.tick()),
     onChanged: () => announce(),
   });
@@ -225,12 +231,10 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   }
   const server: ControlServer = started.server;
 
-  // The lock makes this pmtr the owner of the job record beside the socket.
-  const recorder = createRecorder(recordPath(server.path), log);
   await stopPreviousGeneration(recordPath(server.path), log);
 
   let stopping = false;
-  const announce = createAnnouncer({ supervisor, recorder, udp, server, notifier, stopping: () => stopping });
+  const announce = createAnnouncer({ supervisor, udp, server, notifier });
 
   // ---- start ----------------------------------------------------------------------------------
   const configWatch = watchConfig(options.configPath, settled(() => {
@@ -268,6 +272,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
       stopping = true;
       log("notice", `pmtr: exiting on signal ${got.shutdown}`);
       notifier.stopping();
+      recorder.stopping();
       // systemd kills a unit whose stop outlasts TimeoutStopSec (90 s by default): a chain of
       // `after` dependants stopping one after another may need longer (SPEC §12).
       notifier.extendTimeout(shutdownBoundMs(supervisor.jobs()));

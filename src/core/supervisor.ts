@@ -157,6 +157,7 @@ export class Supervisor {
       return;
     }
     this.byPid.delete(pid);
+    this.ports.leaderExited?.(pid);
     this.dispatch(slot, { kind: "exited", pid, status, groupAlive: this.ports.groupAlive(pid) });
     this.settle();
   }
@@ -282,15 +283,10 @@ export class Supervisor {
     return [...this.slots.values()].map((s) => s.spec);
   }
 
-  /** Name and pid of every job leader pmtr spawned and has not seen exit: for the job record,
-   *  O(running jobs). */
-  processes(): Array<{ name: string; pid: number }> {
-    return [...this.byPid].map(([pid, slot]) => ({ name: slot.spec.name, pid }));
-  }
-
-  /** The pids of jobs' leaders pmtr spawned (the reaper must leave these to Bun). */
-  jobPids(): ReadonlySet<number> {
-    return new Set(this.byPid.keys());
+  /** The pids of jobs' leaders pmtr spawned (the reaper leaves these alone): a view of the
+   *  supervisor's own table, not a copy, so asking costs nothing per SIGCHLD (issue 10). */
+  jobPids(): { has(pid: number): boolean } {
+    return this.byPid;
   }
 
   /** Every `depends` path of the current jobs, to watch. */
@@ -383,6 +379,7 @@ export class Supervisor {
     }
     const now = this.ports.now();
     this.byPid.set(outcome.pid, slot);
+    this.ports.leaderStarted?.(slot.spec.name, outcome.pid);
     this.dispatch(slot, { kind: "started", pid: outcome.pid, startedAt: Math.min(outcome.startedAtMs ?? now, now) });
     const early = this.earlyExits.get(outcome.pid);
     if (early) {

@@ -16,7 +16,7 @@ import { read } from "bun:ffi";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { errnoText, libc } from "./libc.ts";
 import { readStatFields } from "./proc-stat.ts";
-import { anyChildEnded, trackedPids } from "./spawn/children.ts";
+import { anyChildEnded, takeForeignEnded, trackedPids } from "./spawn/children.ts";
 
 const PR_SET_CHILD_SUBREAPER = 36;
 const WNOHANG = 1;
@@ -37,16 +37,19 @@ let calls = 0;
 
 /** Reaps every exited child of pmtr that is neither tracked by spawn/children.ts, nor owned by
  *  Bun, nor in `skip`. Returns the pids reaped. */
-export function reapOrphans(skip: ReadonlySet<number> = new Set()): number[] {
+export function reapOrphans(skip: { has(pid: number): boolean } = new Set<number>()): number[] {
   const status = new Int32Array(1);
   const reaped: number[] = [];
   // The common case: a job's exit, already collected by spawn/children.ts (its SIGCHLD
   // listener runs first), leaves no ended child at all. Then there is nothing to look for, and
   // the list of 1000 children is not read on every exit (issue 10: per-event work must not
-  // grow with the number of jobs).
+  // grow with the number of jobs). When that listener has just looked, its answer is used: a
+  // child ending since then sends another SIGCHLD, so the listener looks again before the
+  // next reap.
   // Children cloned without SIGCHLD as their exit signal are invisible to that test (no
   // __WALL there): every FULL_SCAN_EVERY calls the list is read anyway.
-  if (++calls % FULL_SCAN_EVERY !== 0 && !anyChildEnded()) return reaped;
+  const seen = takeForeignEnded();
+  if (++calls % FULL_SCAN_EVERY !== 0 && !(seen ?? anyChildEnded())) return reaped;
   const tracked = trackedPids();
   const candidates = childPids().filter((pid) => !skip.has(pid) && !tracked.has(pid));
   if (candidates.length === 0) return reaped;

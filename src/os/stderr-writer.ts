@@ -43,6 +43,9 @@ export interface StderrWriter {
  *  (stderr closed or broken: nothing will ever be taken). */
 type Attempt = number | "busy" | "gone";
 
+// Not in node:fs `constants` under Bun's types or at run time (Bun's openSync sets it anyway;
+// written out so the intent does not rest on that).
+const O_CLOEXEC = 0o2000000;
 const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
 const EAGAIN = 11;
@@ -74,7 +77,7 @@ function attemptFor(fd: number): (bytes: Uint8Array) => Attempt {
   let target = fd;
   if (kind === "fifo" || kind === "char") {
     try {
-      target = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY | constants.O_CLOEXEC);
+      target = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY | O_CLOEXEC);
     } catch {
       // No /proc, or not allowed: write to fd 2 as it is, blocking.
     }

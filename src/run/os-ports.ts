@@ -14,6 +14,8 @@ export interface OsPortsOptions {
   readonly start: Ports["start"];
   readonly runChanged?: Ports["runChanged"];
   readonly jobEvent?: Ports["jobEvent"];
+  readonly leaderStarted?: Ports["leaderStarted"];
+  readonly leaderExited?: Ports["leaderExited"];
   /** The alarm rang: the core's tick(). */
   readonly onAlarm: () => void;
   /** Jobs changed state: called once after a burst of changes (a microtask later). */
@@ -30,6 +32,8 @@ export function createOsPorts(opts: OsPortsOptions): Ports {
     start: opts.start,
     ...(opts.runChanged ? { runChanged: opts.runChanged } : {}),
     ...(opts.jobEvent ? { jobEvent: opts.jobEvent } : {}),
+    ...(opts.leaderStarted ? { leaderStarted: opts.leaderStarted } : {}),
+    ...(opts.leaderExited ? { leaderExited: opts.leaderExited } : {}),
     signalGroup: (pgid, signal) => {
       try {
         signalGroup(pgid, signal);

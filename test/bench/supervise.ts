@@ -2,7 +2,8 @@
 // Debian's package (installed when missing and we are root with apt-get; otherwise skipped):
 //
 //   restart   a job that has run >= 10 s is SIGKILLed; time until its replacement exists
-//             (target <= 10 ms, median of 50 kills)
+//             (target <= 10 ms); 100 and 1000 jobs (issue 10: <= 1.2x) and 100 with `nice 5`,
+//             on three daemons side by side, killed in turn, 2 x 100 kills each; median, p90
 //   start     spawn of the daemon -> all 100 jobs running (<= 200 ms); 1000 jobs (<= 2 s);
 //             100 jobs with `nice 5`, and the most processes seen at once that were not jobs
 //             (children not yet exec'd: there should be none to see);
@@ -19,7 +20,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchDir, ensureSupervisord, PMTR, pmtrSocketPath, removeDir, SLEEP, sleepJobs, startPmtr, startSupervisord, type BenchJob, type Daemon } from "./lib/daemons.ts";
-import { argvOf, childrenOf, contextSwitches, cpuTimeMs, fdCount, isAlive, memoryMb, pollUntil, switchesBetween, threadCount } from "./lib/proc.ts";
+import { argvOf, childrenOf, readOr, contextSwitches, cpuTimeMs, fdCount, isAlive, memoryMb, pollUntil, switchesBetween, threadCount } from "./lib/proc.ts";
 import { figure, load, machine, median, ms, summary } from "./lib/report.ts";
 
 type Starter = (dir: string, jobs: readonly BenchJob[]) => Daemon;
@@ -50,45 +51,136 @@ async function withDaemon<T>(start: Starter, jobs: readonly BenchJob[], body: (d
 
 // ---- restart latency -------------------------------------------------------------------
 
-/** Jobs killed one after another; they are the first of `total` jobs running (issue 10: the
- *  latency must not grow with the number of jobs, so it is measured at 100 and 1000). */
-const RESTART_JOBS = 50;
 /** pmtr delays the restart of a job that ran < 10 s (SPEC §4); every job runs longer first. */
 const RAN_LONG_ENOUGH_MS = 11_000;
+/** Kills per daemon: ROUNDS rounds over its first KILLS_PER_ROUND jobs (a job is killed again
+ *  only once its replacement has run >= 10 s). */
+const KILLS_PER_ROUND = 100;
+const ROUNDS = 2;
 
-async function restartLatency(start: Starter, label: string, total = RESTART_JOBS, extra?: string[]): Promise<void> {
-  const jobs = sleepJobs(total, 1_000_000, extra);
-  await withDaemon(start, jobs, async (d) => {
-    const table = d.jobs.waitRunning(jobs.length, 60_000);
+interface RestartArm {
+  readonly label: string;
+  readonly start: Starter;
+  readonly total: number;
+  readonly extra?: string[];
+}
+
+const PID_MAX = Number(readOr("/proc/sys/kernel/pid_max", "4194304"));
+function lastPid(): number {
+  return Number(readOr("/proc/sys/kernel/ns_last_pid", "0"));
+}
+
+/** One SIGKILL of `job` on `d`; ms until its replacement runs `sleep KEY`.
+ *  The observer must not grow with the job count, or it is measured as pmtr's latency: reading
+ *  the daemon's children list costs ~0.35 ms at 1000 jobs against ~0.05 ms at 100 (printed
+ *  below), and a full scan of /proc/PID/stat of every child ~10 ms. So it watches the kernel's
+ *  last allocated pid (ns_last_pid) and looks only at the pids allocated since the kill — a
+ *  few, whatever the number of jobs (other processes on the machine allocate some too). */
+function killOnce(d: Daemon, label: string, table: Map<string, number>, job: BenchJob): number {
+  const old = table.get(job.key)!;
+  let seen = lastPid();
+  /** Pids allocated since the kill that may still become the replacement -> polls missing. */
+  const candidates = new Map<number, number>();
+  const t0 = performance.now();
+  process.kill(old, "SIGKILL");
+  const pid = pollUntil(`${label} to restart ${job.name}`, () => {
+    const last = lastPid();
+    while (seen !== last) {
+      seen = seen >= PID_MAX - 1 ? 1 : seen + 1;
+      candidates.set(seen, 0);
+    }
+    for (const [pid, missing] of candidates) {
+      const stat = readOr(`/proc/${pid}/stat`);
+      if (stat === "") {
+        // Not yet visible, or a short-lived process of someone else, already gone.
+        if (missing > 50) candidates.delete(pid);
+        else candidates.set(pid, missing + 1);
+        continue;
+      }
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) !== d.pid) {
+        candidates.delete(pid); // not the daemon's child
+        continue;
+      }
+      const argv = argvOf(pid);
+      if (argv[0] === SLEEP && argv[1] === job.key && fields[0] !== "Z") return pid;
+      // The daemon's child still before its execve: look again at the next poll.
+    }
+    return false;
+  }, 15_000, 0.1);
+  const took = performance.now() - t0;
+  table.set(job.key, pid);
+  return took;
+}
+
+/** Issue 10: restart latency must not grow with the number of jobs. The arms (e.g. 100 and
+ *  1000 jobs) run side by side, each on its own daemon, and are killed in turn — one kill on
+ *  each, then the next — so a noisy stretch of the shared machine falls on all of them alike.
+ *  Prints median and p90 of each, and what one read of the observer costs at that size. */
+async function restartLatency(arms: readonly RestartArm[], rounds = ROUNDS, killsPerRound = KILLS_PER_ROUND): Promise<void> {
+  const dirs: string[] = [];
+  const running: Array<{ arm: RestartArm; d: Daemon; jobs: BenchJob[]; table: Map<string, number>; times: number[] }> = [];
+  try {
+    for (const arm of arms) {
+      const dir = benchDir("supervise");
+      dirs.push(dir);
+      const jobs = sleepJobs(arm.total, 1_000_000, arm.extra);
+      running.push({ arm, d: arm.start(dir, jobs), jobs, table: new Map(), times: [] });
+    }
+    for (const r of running) r.table = r.d.jobs.waitRunning(r.jobs.length, 60_000);
     await Bun.sleep(RAN_LONG_ENOUGH_MS);
-    const rssBefore = memoryMb(d.pid);
-    const times: number[] = [];
-    for (const j of jobs.slice(0, RESTART_JOBS)) {
-      const old = table.get(j.key)!;
-      // The observer must not grow with the job count either: a full scan reads /proc/PID/stat
-      // of all 1000 children (~10 ms), which would be measured as pmtr's latency. So only the
-      // daemon's children list is read, and only pids new since the kill are looked at.
-      const before = new Set(childrenOf(d.pid));
-      const t0 = performance.now();
-      process.kill(old, "SIGKILL");
-      pollUntil(`${label} to restart ${j.name}`, () => {
-        for (const pid of childrenOf(d.pid)) {
-          if (before.has(pid)) continue;
-          const argv = argvOf(pid);
-          if (argv[0] === SLEEP && argv[1] === j.key && isAlive(pid)) return true;
+    const rssBefore = running.map((r) => memoryMb(r.d.pid));
+    const loads: string[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const roundStart = performance.now();
+      loads.push(readOr("/proc/loadavg").split(" ")[0]!);
+      for (let i = 0; i < killsPerRound; i++) {
+        for (const r of running) {
+          const job = r.jobs[i % r.jobs.length]!;
+          r.times.push(killOnce(r.d, r.arm.label, r.table, job));
+          await Bun.sleep(10);
         }
-        return false;
-      }, 15_000, 0.1);
-      times.push(performance.now() - t0);
-      await Bun.sleep(20);
+      }
+      // The replacements of this round must run >= 10 s before the next round kills them.
+      const wait = RAN_LONG_ENOUGH_MS - (performance.now() - roundStart);
+      if (round + 1 < rounds && wait > 0) await Bun.sleep(wait);
     }
-    figure(`${label}: restart after SIGKILL (ran >= 10 s), ${total} jobs${extra ? ` (${extra.join(", ")})` : ""}`, summary(times));
-    if (d.kind === "pmtr") {
-      const delayed = d.log().split("\n").filter((l) => l.includes("restarting too fast")).length;
-      if (delayed > 0) console.log(`  note: pmtr logged ${delayed} "restarting too fast" lines`);
+    console.log(`  ${rounds} rounds of ${killsPerRound} kills per daemon, interleaved; load average (1 min) at each round: ${loads.join(", ")}`);
+    running.forEach((r, i) => {
+      const { label, total, extra } = r.arm;
+      const what = `${label}: restart after SIGKILL (ran >= 10 s), ${total} jobs${extra ? ` (${extra.join(", ")})` : ""}`;
+      figure(what, spread(r.times));
+      const reads = Array.from({ length: 50 }, () => {
+        const t0 = performance.now();
+        childrenOf(r.d.pid);
+        return performance.now() - t0;
+      });
+      figure(`  (one read of its children list, not used: ${ms(median(reads))})`, "");
+      if (r.d.kind === "pmtr") {
+        const delayed = r.d.log().split("\n").filter((l) => l.includes("restarting too fast")).length;
+        if (delayed > 0) console.log(`  note: pmtr logged ${delayed} "restarting too fast" lines`);
+      }
+      figure(`  RSS before / after the ${r.times.length} restarts`, `${rssBefore[i]!.toFixed(1)} / ${memoryMb(r.d.pid).toFixed(1)} MB`);
+    });
+    if (running.length >= 2) {
+      const base = median(running[0]!.times);
+      for (const r of running.slice(1)) figure(`  median ratio ${r.arm.total} jobs / ${running[0]!.arm.total} jobs${r.arm.extra ? ` (${r.arm.extra.join(", ")})` : ""}`, (median(r.times) / base).toFixed(2));
     }
-    figure(`${label}: RSS before / after the ${times.length} restarts`, `${rssBefore.toFixed(1)} / ${memoryMb(d.pid).toFixed(1)} MB`);
-  });
+    for (const r of running) if (isAlive(r.d.pid)) await r.d.shutdown();
+  } catch (e) {
+    for (const r of running) console.log(`--- ${r.d.kind} log (last 20 lines) ---\n${r.d.log().split("\n").slice(-21).join("\n")}`);
+    throw e;
+  } finally {
+    for (const r of running) await r.d.cleanup();
+    for (const dir of dirs) removeDir(dir);
+  }
+}
+
+/** "median 1.20 ms, p90 2.10 (min 0.70, max 7.10, n 200)". */
+function spread(xs: readonly number[]): string {
+  const s = [...xs].sort((a, b) => a - b);
+  const p90 = s[Math.min(s.length - 1, Math.floor(s.length * 0.9))] ?? NaN;
+  return `median ${ms(median(s))}, p90 ${ms(p90)} (min ${ms(s[0] ?? NaN)}, max ${ms(s.at(-1) ?? NaN)}, n ${s.length})`;
 }
 
 // ---- start and shutdown ----------------------------------------------------------------
@@ -231,11 +323,14 @@ if (supervisord) {
 
 if (wanted("restart")) {
   if (pmtr) {
-    await restartLatency(pmtr, "pmtr", 100);
-    await restartLatency(pmtr, "pmtr", 1000);
-    await restartLatency(pmtr, "pmtr", 100, ["nice 5"]);
+    await restartLatency([
+      { label: "pmtr", start: pmtr, total: 100 },
+      { label: "pmtr", start: pmtr, total: 1000 },
+      { label: "pmtr", start: pmtr, total: 100, extra: ["nice 5"] },
+    ]);
   }
-  if (sup) await restartLatency(sup, "supervisord");
+  // supervisord restarts on its 1 s tick: 50 kills of 50 jobs are enough to show it.
+  if (sup) await restartLatency([{ label: "supervisord", start: sup, total: 50 }], 1, 50);
 }
 if (wanted("start")) {
   if (pmtr) {

@@ -112,7 +112,7 @@ beforeAll(async () => {
   if (bound.exitCode !== 0) throw new Error(`binding ${staleLog} failed (python3, Debian package python3): ${bound.stderr}`);
   p = new Pmtr(["-F", "-v", "-c", conf, "-s", sock], { wrap: [...inPrivateDev(dir, staleLog), "/bin/sh", "-c", FAULT_MOUNTS, "sh", dir] });
   await p.waitLog("pmtr: managing 13 jobs", 15_000);
-  healthyPid = await waitFor("healthy running", () => runsOf("healthy").length === 1 && runsOf("healthy")[0], 10_000);
+  healthyPid = await waitFor("healthy running", () => (runsOf("healthy").length === 1 ? runsOf("healthy")[0] : undefined), 10_000);
 }, 30_000);
 
 afterAll(async () => {

@@ -16,6 +16,9 @@ import {
 } from "../helpers.ts";
 import { allStartedPids, explain, leftovers, LONG, mutate, Rand, report, SEED, SEED_FILES } from "./lib.ts";
 
+/** The only element of `list`, else undefined (for waitFor). */
+const oneOf = <T>(list: readonly T[]): T | undefined => (list.length === 1 ? list[0] : undefined);
+
 const SLEEPER = join(FIXTURES, "reload/sleeper.sh");
 const SLOW_STOP = join(FIXTURES, "reload/slow-stop.sh");
 const TAG = `pmtr-rel-reload-${process.pid}-${Date.now().toString(36)}`;
@@ -73,7 +76,7 @@ test(`reload fuzzing: mutated files saved into a running pmtr never disturb its 
   let recipe = "";
   try {
     const pids = Object.fromEntries(
-      await Promise.all(protectedJobs.map(async (name) => [name, await waitFor(`${name} running`, () => pidsWithArg(marker(name)).length === 1 && pidsWithArg(marker(name))[0])] as const)),
+      await Promise.all(protectedJobs.map(async (name) => [name, await waitFor(`${name} running`, () => oneOf(pidsWithArg(marker(name))))] as const)),
     );
     /** What pmtr said about the last save it read: null before any, else whether it kept the
      *  previous configuration. All lines of one rescan are logged together. */

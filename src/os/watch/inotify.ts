@@ -64,7 +64,7 @@ interface Entry {
 interface Instance {
   readonly fd: number;
   readonly byWd: Map<number, Entry>;
-  readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly reader: ReturnType<typeof readerOf>;
 }
 
 let current: Instance | null = null;
@@ -102,10 +102,12 @@ export function addWatch(path: string, mask: number, listener: InotifyListener):
   };
 }
 
+const readerOf = (fd: number) => Bun.file(fd).stream().getReader();
+
 function open(): { ok: true; instance: Instance } | { ok: false; code: string; message: string } {
   const fd = libc().inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return { ok: false, ...lastError() };
-  const instance: Instance = { fd, byWd: new Map(), reader: Bun.file(fd).stream().getReader() };
+  const instance: Instance = { fd, byWd: new Map(), reader: readerOf(fd) };
   current = instance;
   void pump(instance);
   return { ok: true, instance };
@@ -124,7 +126,7 @@ function shut(instance: Instance): void {
 async function pump(instance: Instance): Promise<void> {
   let rest: Uint8Array = new Uint8Array(0);
   for (;;) {
-    let chunk: ReadableStreamReadResult<Uint8Array>;
+    let chunk: Awaited<ReturnType<Instance["reader"]["read"]>>;
     try {
       chunk = await instance.reader.read();
     } catch {

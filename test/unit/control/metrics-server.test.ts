@@ -5,7 +5,7 @@ import { JOB_STATES } from "../../../src/control/target.ts";
 import { freePort, job, promtoolCheck, type Job } from "./metrics-fixture.ts";
 
 const servers: MetricsServer[] = [];
-const leaders: Array<{ kill(signal: string): void }> = [];
+const leaders: Array<{ kill(signal: NodeJS.Signals): void }> = [];
 afterEach(() => {
   for (const s of servers.splice(0)) s.close();
   for (const p of leaders.splice(0)) p.kill("SIGKILL");

@@ -27,6 +27,8 @@ export class FakePorts implements Ports {
   pending: Array<{ job: JobSpec; resolve: (o: StartOutcome) => void }> = [];
   autoStart = true;
   changes = 0;
+  /** pid -> job, as the job record follows them (leaderStarted / leaderExited). */
+  leaders = new Map<number, string>();
   sup!: Supervisor;
   private nextPid = 100;
 
@@ -61,6 +63,20 @@ export class FakePorts implements Ports {
   }
   changed(): void {
     this.changes++;
+  }
+  leaderStarted(name: string, pid: number): void {
+    if (this.leaders.has(pid)) throw new Error(`leader ${pid} reported started twice`);
+    this.leaders.set(pid, name);
+  }
+  leaderExited(pid: number): void {
+    if (!this.leaders.delete(pid)) throw new Error(`leader ${pid} reported exited but was not started`);
+  }
+  /** Live leaders, as "job:pid", sorted: what the job record should hold. */
+  liveLeaders(): string[] {
+    return this.procs.filter((p) => p.alive).map((p) => `${p.job}:${p.pid}`).sort();
+  }
+  recordedLeaders(): string[] {
+    return [...this.leaders].map(([pid, job]) => `${job}:${pid}`).sort();
   }
 
   /** Resolve every start in flight (autoStart false); `startedAtMs`: when the processes were

@@ -284,6 +284,36 @@ describe("stopping (SPEC §5)", () => {
     await settle();
     expect(ports.lines).toContain("job a [500] exited after 0 sec: exit status 1");
     expect(state(sup, "a")).toBe("backoff");
+    expect(ports.recordedLeaders()).toEqual([]); // started, then exited at once
+  });
+});
+
+describe("the job record's feed (issue 10: one entry per start and exit)", () => {
+  test("leaderStarted/leaderExited follow every start, exit, restart and stop", async () => {
+    const { ports, sup } = setup();
+    sup.apply(config(job("a"), job("b"), job("c")));
+    await settle();
+    expect(ports.recordedLeaders()).toEqual(["a:100", "b:101", "c:102"]);
+    await ports.advance(10_000);
+    ports.exit("a", { kind: "signaled", signal: "SIGKILL" }); // restarted at once
+    ports.exit("b"); // after 10 s too
+    await settle();
+    expect(ports.recordedLeaders()).toEqual(ports.liveLeaders());
+    expect(ports.recordedLeaders()).toEqual(["a:103", "b:104", "c:102"]);
+    sup.stop(["c"]);
+    ports.exit("c", { kind: "signaled", signal: "SIGTERM" });
+    await settle();
+    expect(ports.recordedLeaders()).toEqual(["a:103", "b:104"]);
+    sup.restart(["a"]);
+    ports.exit("a", { kind: "signaled", signal: "SIGTERM" });
+    await settle();
+    expect(ports.recordedLeaders()).toEqual(ports.liveLeaders());
+    let done = false;
+    void sup.shutdown().then(() => (done = true));
+    for (const name of ["a", "b"]) ports.exit(name, { kind: "signaled", signal: "SIGTERM" });
+    await settle();
+    expect(done).toBe(true);
+    expect(ports.recordedLeaders()).toEqual([]);
   });
 });
 
