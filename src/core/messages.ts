@@ -43,6 +43,8 @@ export const msg = {
     `job ${name}: cannot write its output to ${where}: ${error}; the job waits until it can be written`,
   reopened: (files: number, failed: number) => `reopened ${files} log ${files === 1 ? "file" : "files"}${failed > 0 ? ` (${failed} failed)` : ""}`,
   outputResumed: (name: string, where: string) => `job ${name}: writing its output to ${where} again`,
+  outputReaderFallback: (reason: string) =>
+    `cannot start the output reader thread: ${reason}; reading captured output with Bun's stream instead (more memory while jobs write fast)`,
 };
 
 /** "exit status 0" or "killed by SIGTERM", as the exit line and `pmtr status` say it. */

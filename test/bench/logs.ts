@@ -65,15 +65,23 @@ function dropped(before: number, after: number): number {
   return after < before ? Math.ceil((before - after) / 100e6) * 100e6 : 0;
 }
 
-async function rss(writers: number): Promise<number> {
+interface Rss {
+  total: number;
+  anon: number;
+  file: number;
+}
+
+async function rss(writers: number): Promise<Rss> {
   const jobs = Array.from({ length: 10 }, (_, i) => job(`j${i}`, true, i < writers ? `/usr/bin/yes ${WORD}` : "/bin/sleep 3600")).join("");
   return withPmtr(jobs, async (pid, dir) => {
     await Bun.sleep(1000);
     if (writers > 0) while (written(join(dir, `j${writers - 1}.log`)) < 1e6) await Bun.sleep(50);
-    let peak = 0;
+    const peak = { total: 0, anon: 0, file: 0 };
     const until = performance.now() + SECONDS * 1000;
     while (performance.now() < until) {
-      peak = Math.max(peak, memoryMb(pid));
+      peak.total = Math.max(peak.total, memoryMb(pid));
+      peak.anon = Math.max(peak.anon, memoryMb(pid, "RssAnon"));
+      peak.file = Math.max(peak.file, memoryMb(pid, "RssFile"));
       await Bun.sleep(100);
     }
     return peak;
@@ -86,8 +94,10 @@ figure("one job, 100-byte lines, direct file (no pmtr in the path)", `${direct.m
 const rotated = await throughput(true);
 figure("one job, 100-byte lines, through pmtr (rotate 500M)", `${rotated.mbPerSec.toFixed(0)} MB/s, pmtr CPU ${rotated.cpuMsPerMb.toFixed(2)} ms/MB (${((rotated.cpuMsPerMb * rotated.mbPerSec) / 10).toFixed(0)} % of a core)`);
 const idle = await rss(0);
-figure("pmtr RSS, 10 rotated jobs idle (peak)", `${idle.toFixed(1)} MB`);
+const shown = (r: Rss) => `${r.total.toFixed(1)} MB (RssAnon ${r.anon.toFixed(1)}, RssFile ${r.file.toFixed(1)})`;
+const above = (r: Rss) => `+${(r.total - idle.total).toFixed(1)} MB (RssAnon +${(r.anon - idle.anon).toFixed(1)}, RssFile +${(r.file - idle.file).toFixed(1)})`;
+figure("pmtr RSS, 10 rotated jobs idle (peak)", shown(idle));
 for (const writers of [1, 10]) {
   const busy = await rss(writers);
-  figure(`pmtr RSS, ${writers} of 10 jobs writing flat out through pmtr (peak)`, `${busy.toFixed(1)} MB (+${(busy - idle).toFixed(1)} MB)`);
+  figure(`pmtr RSS, ${writers} of 10 jobs writing flat out through pmtr (peak)`, `${shown(busy)}: ${above(busy)}`);
 }

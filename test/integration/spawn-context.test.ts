@@ -282,7 +282,7 @@ describe("a start that fails names the step and the OS error", () => {
 
   const settingCases: Array<[string, Partial<JobSpec>, string, RegExp]> = [
     ["no such user", { user: "no-such-user-here" }, "user", /^no such user "no-such-user-here"/],
-    ["out not writable by the job's user", { user: "nobody", dir: "/", out: "pmtr-test-denied.log" }, "out", /^open \/pmtr-test-denied\.log: Permission denied$/],
+    ["out not writable by the job's user", { user: "nobody", dir: "/", out: "pmtr-test-denied.log" }, "out", /^open \/pmtr-test-denied\.log as user nobody: Permission denied$/],
     ["cpu that does not exist", { cpu: [1023] }, "cpu", /^sched_setaffinity 1023: Invalid argument$/],
     ["ulimit beyond the kernel's maximum", { ulimits: [{ resource: "RLIMIT_NOFILE", value: 2 ** 40 }] }, "ulimit", /^setrlimit RLIMIT_NOFILE 1099511627776: Operation not permitted$/],
     ["a program the user may not run", { user: "nobody", argv: ["/root/x"] }, "exec", /^execve \/root\/x: Permission denied$/],

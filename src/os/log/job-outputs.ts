@@ -57,6 +57,7 @@ export function createJobOutputs(log: (level: LogLevel, message: string) => void
   const files = new Map<string, { file: RotatingFile; pumps: number }>();
   const pumps = new Set<Promise<void>>();
   const consoles: { out?: ConsoleWriter; err?: ConsoleWriter } = {};
+  let readerFailed = false; // said once per pmtr
   const consoleFor = (stream: "out" | "err") => (consoles[stream] ??= openConsoleWriter(stream === "out" ? 1 : 2));
 
   const acquireFile = (job: JobSpec, path: string, identity: FsIdentity | null): RotatingFile => {
@@ -111,6 +112,10 @@ export function createJobOutputs(log: (level: LogLevel, message: string) => void
       onStall: (error) => {
         if (error === null) log("notice", msg.outputResumed(job.name, where));
         else log("err", msg.outputStalled(job.name, where, osError((error as { cause?: unknown }).cause ?? error)));
+      },
+      onReaderFallback: (reason) => {
+        if (!readerFailed) log("warning", msg.outputReaderFallback(reason));
+        readerFailed = true;
       },
     }).finally(() => {
       release();

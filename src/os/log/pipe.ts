@@ -23,7 +23,7 @@ const openLibc = () =>
 let libc: ReturnType<typeof openLibc> | undefined;
 
 export interface OutputPipe {
-  /** pmtr's end, non-blocking (Bun.file(fd).stream() reads it without blocking the loop). */
+  /** pmtr's end, non-blocking (reader.ts reads it when its thread reports it ready). */
   readonly readFd: number;
   /** The job's end: blocking, so a job that outruns pmtr waits in write(2) (backpressure). */
   readonly writeFd: number;
@@ -33,11 +33,18 @@ export interface OutputPipe {
  *  clears the flag there, and no other child inherits either end (a stray writer would keep
  *  the reader from ever seeing end-of-file). Throws with the reason when there are no fds. */
 export function openOutputPipe(): OutputPipe {
+  const pipe = openWakePipe();
+  libc!.fcntl(pipe.writeFd, F_SETPIPE_SZ, PIPE_BYTES); // best effort: a smaller pipe only reads slower
+  return pipe;
+}
+
+/** A default-sized pipe, both ends close-on-exec, the read end non-blocking: the output reader
+ *  thread's wake-up pipe (reader.ts), read by a Bun stream. */
+export function openWakePipe(): OutputPipe {
   libc ??= openLibc();
   const fds = new Int32Array(2);
   if (libc.pipe2(fds, O_CLOEXEC) !== 0) throw new Error("pipe2 failed (no file descriptors left?)");
   const [readFd, writeFd] = [fds[0]!, fds[1]!];
-  libc.fcntl(writeFd, F_SETPIPE_SZ, PIPE_BYTES); // best effort: a smaller pipe only reads slower
   const flags = libc.fcntl(readFd, F_GETFL, 0);
   libc.fcntl(readFd, F_SETFL, flags | O_NONBLOCK);
   return { readFd, writeFd };

@@ -6,35 +6,40 @@
 // Cost, measured (docs/PERFORMANCE.md): a few milliseconds and ~4 MB of RSS, once per pmtr.
 // There is no fallback: without it pmtr cannot start a job exactly, so it says why and stops.
 
-import { cc, type Pointer } from "bun:ffi";
+import { cc, type FFIFunction, type Pointer } from "bun:ffi";
 import { cstr, errnoText, lastErrno, libc } from "../libc.ts";
 import source from "./spawn.c" with { type: "text" };
 
 const MFD_CLOEXEC = 1;
 
-function compile() {
+/** Compiles C `text` (no headers, -nostdlib) with cc() through a memfd named `name`; throws
+ *  with the reason. Shared with the output reader thread (log/reader.ts). */
+export function compileText<S extends Record<string, FFIFunction>>(name: string, text: string, symbols: S) {
   const c = libc();
-  const fd = c.memfd_create(cstr("pmtr-spawn.c"), MFD_CLOEXEC);
+  const fd = c.memfd_create(cstr(name), MFD_CLOEXEC);
   if (fd < 0) throw new Error(`memfd_create: ${errnoText(lastErrno())} (pmtr needs Linux 3.17 or later)`);
   try {
-    const text = Buffer.from(source, "utf8");
-    if (Number(c.write(fd, text, text.length)) !== text.length) throw new Error(`writing the memfd: ${errnoText(lastErrno())}`);
-    const lib = cc({
-      source: `/proc/self/fd/${fd}`,
-      flags: ["-nostdlib"],
-      symbols: {
-        pmtr_spawn_init: { args: ["ptr", "ptr", "ptr"], returns: "void" },
-        pmtr_spawn: { args: ["ptr"], returns: "i64" },
-        pmtr_reap: { args: ["i64", "ptr"], returns: "i64" },
-        pmtr_next_exited: { args: [], returns: "i64" },
-      },
-    });
-    const pointer = (f: unknown) => (f as { ptr: Pointer }).ptr;
-    lib.symbols.pmtr_spawn_init(pointer(c.syscall), pointer(c.clone), pointer(c.__errno_location));
-    return lib.symbols;
+    const bytes = Buffer.from(text, "utf8");
+    if (Number(c.write(fd, bytes, bytes.length)) !== bytes.length) throw new Error(`writing the memfd: ${errnoText(lastErrno())}`);
+    return cc({ source: `/proc/self/fd/${fd}`, flags: ["-nostdlib"], symbols });
   } finally {
     c.close(fd);
   }
+}
+
+/** The address of a dlopen'ed function, to hand to compiled C. */
+export const functionPointer = (f: unknown) => (f as { ptr: Pointer }).ptr;
+
+function compile() {
+  const c = libc();
+  const lib = compileText("pmtr-spawn.c", source, {
+    pmtr_spawn_init: { args: ["ptr", "ptr", "ptr"], returns: "void" },
+    pmtr_spawn: { args: ["ptr"], returns: "i64" },
+    pmtr_reap: { args: ["i64", "ptr"], returns: "i64" },
+    pmtr_next_exited: { args: [], returns: "i64" },
+  });
+  lib.symbols.pmtr_spawn_init(functionPointer(c.syscall), functionPointer(c.clone), functionPointer(c.__errno_location));
+  return lib.symbols;
 }
 
 let compiled: ReturnType<typeof compile> | undefined;
