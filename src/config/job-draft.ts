@@ -135,7 +135,7 @@ export function finishJob(d: DraftJob, file: string, errors: ErrorList): Finishe
     disabled: d.disabled,
     policy: policyOf(d, once),
     ready: d.ready,
-    after: [],
+    after: NONE,
     check: d.check,
     // As written for a plain job; instance 1's for the base of instances (after.ts reads
     // whether it has a `ready`; expandInstances gives each instance its own).

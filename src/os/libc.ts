@@ -43,6 +43,8 @@ function open() {
     send: { args: ["i32", "ptr", "u64", "i32"], returns: "i64" },
     // sd-notify.ts: the monotonic clock of systemd's MONOTONIC_USEC.
     clock_gettime: { args: ["i32", "ptr"], returns: "i32" },
+    // local-time.ts: syslog's and -l's timestamps without ICU's time zones.
+    localtime_r: { args: ["ptr", "ptr"], returns: "ptr" },
   }).symbols;
 }
 

@@ -8,6 +8,7 @@
 import { existsSync } from "node:fs";
 import type { LogLevel } from "../core/ports.ts";
 import { openDgram, type DgramSender } from "./unix-dgram.ts";
+import { localTime } from "./local-time.ts";
 
 export const DEFAULT_SYSLOG_PATH = "/dev/log";
 /** LOG_DAEMON, for pmtr and its jobs alike. */
@@ -46,10 +47,12 @@ export interface Syslog {
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
-/** glibc's timestamp, `%h %e %T` in local time: "Mar  7 09:05:01". */
+/** glibc's timestamp, `%h %e %T` in local time: "Mar  7 09:05:01" (local-time.ts: not through
+ *  Date's local-time methods, which would load ICU's time zones into pmtr). */
 export function syslogTimestamp(date: Date): string {
   const two = (n: number) => String(n).padStart(2, "0");
-  return `${MONTHS[date.getMonth()]} ${String(date.getDate()).padStart(2, " ")} ${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+  const t = localTime(date.getTime());
+  return `${MONTHS[t.month]} ${String(t.day).padStart(2, " ")} ${two(t.hour)}:${two(t.minute)}:${two(t.second)}`;
 }
 
 /** Control characters (C0, DEL, C1) become `\xNN`, so a job cannot forge records, move a

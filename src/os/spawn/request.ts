@@ -91,8 +91,8 @@ export function buildRequest(
   if (typeof limits === "string") return { step: "ulimit", error: limits };
 
   const slots = new BigInt64Array(SLOTS.length);
-  const buffers: ArrayBufferView[] = [];
-  const address = (view: ArrayBufferView): bigint => {
+  const buffers: NodeJS.TypedArray[] = [];
+  const address = (view: NodeJS.TypedArray): bigint => {
     buffers.push(view);
     return BigInt(ptr(view));
   };
