@@ -5,13 +5,15 @@
 //     pmtr's CPU per MB from /proc/PID/stat. Target >= 300 MB/s. Beside it, the same job
 //     writing its file directly (no rotate), which is the ceiling.
 //  2. pmtr's RSS while 10 such jobs write flat out, against the same pmtr with 10 idle jobs.
-//     Target <= 10 MB above idle.
+//     Target <= 10 MB above idle. Beside it, the round trip of a `status` request on the
+//     control socket meanwhile (every 100 ms): whether the loop still turns for others.
 // PMTR_BENCH_BIN=/path/to/pmtr compares another build; PMTR_BENCH_SECONDS (default 5).
 
 import { mkdtempSync, rmSync, statSync, existsSync, writeFileSync } from "node:fs";
 import { resolve, join } from "node:path";
 import { memoryMb, readOr } from "./lib/proc.ts";
 import { figure, machine } from "./lib/report.ts";
+import { askPmtr } from "../../src/control/socket-client.ts";
 
 const PMTR = process.env.PMTR_BENCH_BIN ?? resolve(import.meta.dir, "../../dist/pmtr");
 const SECONDS = Number(process.env.PMTR_BENCH_SECONDS ?? 5);
@@ -69,6 +71,8 @@ interface Rss {
   total: number;
   anon: number;
   file: number;
+  /** Round trips of `status` on the control socket while sampling, sorted. */
+  statusMs: number[];
 }
 
 async function rss(writers: number): Promise<Rss> {
@@ -76,14 +80,19 @@ async function rss(writers: number): Promise<Rss> {
   return withPmtr(jobs, async (pid, dir) => {
     await Bun.sleep(1000);
     if (writers > 0) while (written(join(dir, `j${writers - 1}.log`)) < 1e6) await Bun.sleep(50);
-    const peak = { total: 0, anon: 0, file: 0 };
+    const peak: Rss = { total: 0, anon: 0, file: 0, statusMs: [] };
     const until = performance.now() + SECONDS * 1000;
     while (performance.now() < until) {
       peak.total = Math.max(peak.total, memoryMb(pid));
       peak.anon = Math.max(peak.anon, memoryMb(pid, "RssAnon"));
       peak.file = Math.max(peak.file, memoryMb(pid, "RssFile"));
+      const t0 = performance.now();
+      const answer = await askPmtr({ op: "status", names: [] }, join(dir, "s"));
+      if (!answer.ok) throw new Error(`status: ${answer.message}`);
+      peak.statusMs.push(performance.now() - t0);
       await Bun.sleep(100);
     }
+    peak.statusMs.sort((a, b) => a - b);
     return peak;
   });
 }
@@ -95,9 +104,10 @@ const rotated = await throughput(true);
 figure("one job, 100-byte lines, through pmtr (rotate 500M)", `${rotated.mbPerSec.toFixed(0)} MB/s, pmtr CPU ${rotated.cpuMsPerMb.toFixed(2)} ms/MB (${((rotated.cpuMsPerMb * rotated.mbPerSec) / 10).toFixed(0)} % of a core)`);
 const idle = await rss(0);
 const shown = (r: Rss) => `${r.total.toFixed(1)} MB (RssAnon ${r.anon.toFixed(1)}, RssFile ${r.file.toFixed(1)})`;
+const trips = (r: Rss) => `status round trip median ${r.statusMs[r.statusMs.length >> 1]!.toFixed(1)} ms, max ${r.statusMs.at(-1)!.toFixed(1)} ms`;
 const above = (r: Rss) => `+${(r.total - idle.total).toFixed(1)} MB (RssAnon +${(r.anon - idle.anon).toFixed(1)}, RssFile +${(r.file - idle.file).toFixed(1)})`;
-figure("pmtr RSS, 10 rotated jobs idle (peak)", shown(idle));
+figure("pmtr RSS, 10 rotated jobs idle (peak)", `${shown(idle)}; ${trips(idle)}`);
 for (const writers of [1, 10]) {
   const busy = await rss(writers);
-  figure(`pmtr RSS, ${writers} of 10 jobs writing flat out through pmtr (peak)`, `${shown(busy)}: ${above(busy)}`);
+  figure(`pmtr RSS, ${writers} of 10 jobs writing flat out through pmtr (peak)`, `${shown(busy)}: ${above(busy)}; ${trips(busy)}`);
 }

@@ -119,31 +119,31 @@ function killOnce(d: Daemon, label: string, table: Map<string, number>, job: Ben
  *  Prints median and p90 of each, and what one read of the observer costs at that size. */
 async function restartLatency(arms: readonly RestartArm[], rounds = ROUNDS, killsPerRound = KILLS_PER_ROUND): Promise<void> {
   const dirs: string[] = [];
-  const running: Array<{ arm: RestartArm; d: Daemon; jobs: BenchJob[]; table: Map<string, number>; times: number[] }> = [];
+  const running: Array<{ arm: RestartArm; d: Daemon; jobs: BenchJob[]; table: Map<string, number>; times: number[]; since: Map<string, number> }> = [];
   try {
     for (const arm of arms) {
       const dir = benchDir("supervise");
       dirs.push(dir);
       const jobs = sleepJobs(arm.total, 1_000_000, arm.extra);
-      running.push({ arm, d: arm.start(dir, jobs), jobs, table: new Map(), times: [] });
+      running.push({ arm, d: arm.start(dir, jobs), jobs, table: new Map(), times: [], since: new Map() });
     }
     for (const r of running) r.table = r.d.jobs.waitRunning(r.jobs.length, 60_000);
     await Bun.sleep(RAN_LONG_ENOUGH_MS);
     const rssBefore = running.map((r) => memoryMb(r.d.pid));
     const loads: string[] = [];
     for (let round = 0; round < rounds; round++) {
-      const roundStart = performance.now();
       loads.push(readOr("/proc/loadavg").split(" ")[0]!);
       for (let i = 0; i < killsPerRound; i++) {
         for (const r of running) {
           const job = r.jobs[i % r.jobs.length]!;
+          // A replacement from the previous round must run >= 10 s before it is killed again.
+          const ranMs = performance.now() - (r.since.get(job.key) ?? -Infinity);
+          if (ranMs < RAN_LONG_ENOUGH_MS) await Bun.sleep(RAN_LONG_ENOUGH_MS - ranMs);
           r.times.push(killOnce(r.d, r.arm.label, r.table, job));
+          r.since.set(job.key, performance.now());
           await Bun.sleep(10);
         }
       }
-      // The replacements of this round must run >= 10 s before the next round kills them.
-      const wait = RAN_LONG_ENOUGH_MS - (performance.now() - roundStart);
-      if (round + 1 < rounds && wait > 0) await Bun.sleep(wait);
     }
     console.log(`  ${rounds} rounds of ${killsPerRound} kills per daemon, interleaved; load average (1 min) at each round: ${loads.join(", ")}`);
     running.forEach((r, i) => {

@@ -118,4 +118,23 @@ describe("the arm64 binary under qemu-user", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 4 * SLOW_MS);
+
+  test("captured output: a rotated job's lines all arrive, read by the reader thread pmtr compiles for arm64", async () => {
+    const qemu = requireTool("qemu-aarch64", QEMU_PACKAGES);
+    const dir = tempDir("pmtr-arm64-");
+    // 20 000 numbered lines (108 894 bytes) into `rotate 1M`: one file, every line in order.
+    const conf = writeConfig(dir, `job {\n  name w\n  cmd /bin/sh -c "seq 1 20000; exec sleep 600"\n  dir ${dir}\n  out w.log\n  rotate 1M keep 2\n}\n`);
+    const pmtr = new Pmtr(["-F", "-v", "-c", conf, "-s", join(dir, "pmtr.sock")], { wrap: ["sh", "-c", `exec "${qemu}" "${ARTIFACT("arm64")}" "$@"`] });
+    const expected = Array.from({ length: 20000 }, (_, i) => `${i + 1}\n`).join("");
+    try {
+      await pmtr.waitLog(/started job w \[\d+\]/, SLOW_MS);
+      await waitFor("all 20000 lines in w.log", () => readOr(join(dir, "w.log")) === expected, SLOW_MS, 100);
+      // Without the thread pmtr falls back to Bun's stream and says so (messages.ts).
+      expect(pmtr.stderr).not.toContain("output reader thread");
+      expect(await pmtr.stop(SLOW_MS)).toBe(0);
+    } finally {
+      await pmtr.stop(SLOW_MS);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 4 * SLOW_MS);
 });

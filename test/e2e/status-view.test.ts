@@ -97,7 +97,10 @@ beforeAll(async () => {
   await waitFor("every job in its state", async () => {
     const j = await jobs();
     return j.web?.state === "running" && j.crash?.state === "backoff" && j.once?.state === "done" && j.dep?.state === "waiting" &&
-      j.off?.state === "disabled" && j.badout?.state === "backoff" && j.slow?.state === "running" && group(j.web.pid!).processes === 3;
+      j.off?.state === "disabled" && j.badout?.state === "backoff" && j.slow?.state === "running" &&
+      // pmtr's own reading too: its /proc scan is shared for up to 1 s, and one taken while the
+      // shell had forked only its first sleep says 2 until it expires.
+      group(j.web.pid!).processes === 3 && j.web.usage?.processes === 3;
   }, 15_000, 50);
 });
 
