@@ -169,7 +169,9 @@ function launch(kind: Daemon["kind"], dir: string, argv: string[]): Daemon {
   const spawnedAtMs = performance.now();
   let proc: Subprocess;
   try {
-    proc = Bun.spawn(argv, { stdin: "ignore", stdout: logFd, stderr: logFd });
+    // env given explicitly: Bun.spawn's default is the environment the bench started with,
+    // not process.env as changed since (memory.ts sets BUN_JSC_* variables per variant).
+    proc = Bun.spawn(argv, { stdin: "ignore", stdout: logFd, stderr: logFd, env: { ...process.env } });
   } finally {
     closeSync(logFd);
   }
