@@ -11,7 +11,7 @@ import { cut, show } from "./show.ts";
 export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
 export type ValueSchema<T> = z.ZodMiniType<T, string>;
 /** What a value's transform gets besides the text: where `fail` puts its issue. */
-export type Context = z.core.ParsePayload<string>;
+export type Context = z.core.ParsePayload;
 
 export function check<T>(schema: ValueSchema<T>, text: string): Checked<T> {
   const result = schema.safeParse(text);

@@ -16,6 +16,7 @@ import { CLIENT_EXIT } from "./status-format.ts";
 const FOLLOW_POLL_MS = 200;
 const READ_BYTES = 64 * 1024;
 const JOURNALD_SOCKET = "/run/systemd/journal/socket";
+const SYSLOG_SOCKET = "/dev/log";
 
 export interface LogsRequest {
   readonly name: string;
@@ -40,8 +41,8 @@ export async function runLogs(req: LogsRequest, io: LogsIo): Promise<number> {
     await io.err(`pmtr: no job named ${JSON.stringify(req.name)} in ${req.configPath}\n`);
     return CLIENT_EXIT.unknown;
   }
-  const journald = existsSync(JOURNALD_SOCKET);
-  const places = [outputPlace(job, "out", journald), outputPlace(job, "err", journald)];
+  const syslog = existsSync(JOURNALD_SOCKET) ? "journald" : existsSync(SYSLOG_SOCKET) ? "syslog" : "none";
+  const places = [outputPlace(job, "out", syslog), outputPlace(job, "err", syslog)];
   const paths = [...new Set(places.flatMap((p) => (p.kind === "file" ? [p.path] : [])))];
   // Where the other stream goes is the answer when there is no file to show, and a note on
   // stderr (out of the way of the lines, and of a pipe) when there is.

@@ -32,9 +32,6 @@ export function becomeSubreaper(): string | null {
   return `cannot become a child subreaper: ${errnoText(errnoPtr === null ? 0 : read.i32(errnoPtr, 0))} (orphaned processes of jobs go to init instead)`;
 }
 
-const FULL_SCAN_EVERY = 64;
-let calls = 0;
-
 /** Reaps every exited child of pmtr that is neither tracked by spawn/children.ts, nor owned by
  *  Bun, nor in `skip`. Returns the pids reaped. */
 export function reapOrphans(skip: { has(pid: number): boolean } = new Set<number>()): number[] {
@@ -46,10 +43,11 @@ export function reapOrphans(skip: { has(pid: number): boolean } = new Set<number
   // grow with the number of jobs). When that listener has just looked, its answer is used: a
   // child ending since then sends another SIGCHLD, so the listener looks again before the
   // next reap.
-  // Children cloned without SIGCHLD as their exit signal are invisible to that test (no
-  // __WALL there): every FULL_SCAN_EVERY calls the list is read anyway.
-  const seen = takeForeignEnded();
-  if (++calls % FULL_SCAN_EVERY !== 0 && !(seen ?? anyChildEnded())) return reaped;
+  // Children cloned without SIGCHLD as their exit signal are seen by that test too (its waitid
+  // passes __WALL), at the next SIGCHLD of any child: they send none of their own. (Until
+  // issue 10 the list was also read every 64th call, in case they were not: O(children) for
+  // nothing.)
+  if (!(takeForeignEnded() ?? anyChildEnded())) return reaped;
   const tracked = trackedPids();
   const candidates = childPids().filter((pid) => !skip.has(pid) && !tracked.has(pid));
   if (candidates.length === 0) return reaped;

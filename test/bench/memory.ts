@@ -1,15 +1,22 @@
-// Memory: Rss, Pss and anonymous memory from /proc/PID/smaps_rollup (after `sync` and a settle
-// of 2 s) for a compiled Bun program that only waits (the floor), pmtr with 1 and 100 idle
-// jobs (plain, and `nice 5`), the same with JIT tiers switched off, and supervisord beside it
-// when installed; and the peak RSS (wait4's ru_maxrss) of short commands: `pmtr -t` and
-// `pmtr status`. Prints a table; docs/PERFORMANCE.md quotes it.
+// Memory: Rss, Pss and anonymous memory from /proc/PID/smaps_rollup (after `sync`) for a
+// compiled Bun program that only waits (the floor); pmtr with 1, 100 and 1000 idle jobs, read
+// 2 s after the jobs run and again once idle (45 s: the runtime's collector and scavenger have
+// run by then), and the anonymous memory per job between 100 and 1000 jobs; 100 jobs with
+// `nice 5`, with `-l FILE` (timestamped log lines, as with syslog), with JIT tiers switched off;
+// supervisord beside it when installed; and the peak RSS (GNU time) of short commands:
+// `pmtr --version`, `-t`, `status`, `status --json`, `status NAME`. Prints a table;
+// docs/PERFORMANCE.md quotes it. PMTR_BENCH_BIN=path measures another build.
 //
-// bun run test/bench/memory.ts            everything
+// bun run test/bench/memory.ts            everything but the restarts
 // bun run test/bench/memory.ts daemons    only the long-running variants
+// bun run test/bench/memory.ts commands   only the short commands
+// bun run test/bench/memory.ts restarts   only the 1000 restarts, per JIT variant: Rss after
+//                                         the warm-up (300) and after 1000, CPU per restart
 
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { benchDir, PMTR, pmtrConfPath, pmtrSocketPath, sleepJobs, startPmtr, startSupervisord, type BenchJob } from "./lib/daemons.ts";
+import { cpuTimeMs } from "./lib/proc.ts";
 import { load, machine, median } from "./lib/report.ts";
 
 const SETTLE_MS = 2000;
@@ -51,21 +58,31 @@ function floor(dir: string): void {
   proc.kill("SIGKILL");
 }
 
-let oneJobAnonMb: number | null = null;
+/** Anonymous memory once idle, by job count: the per-job figure is taken between 100 and 1000
+ *  jobs, where start-up's one-off costs (JIT code, the heap's first growth) are in both. */
+const idleAnonMb = new Map<number, number>();
+const IDLE_MS = 45_000;
 
-async function pmtrIdle(label: string, jobs: readonly BenchJob[], env: Record<string, string> = {}): Promise<void> {
+async function pmtrIdle(label: string, jobs: readonly BenchJob[], options: { env?: Record<string, string>; args?: string[]; idle?: boolean } = {}): Promise<void> {
   const dir = benchDir("memory");
   const saved = { ...process.env };
-  Object.assign(process.env, env);
-  const d = startPmtr(dir, jobs);
+  Object.assign(process.env, options.env ?? {});
+  const args = (options.args ?? []).map((a) => a.replace("DIR", dir));
+  const d = startPmtr(dir, jobs, args);
   process.env = saved;
   try {
-    d.jobs.waitRunning(jobs.length, 30_000);
+    d.jobs.waitRunning(jobs.length, 60_000);
+    const t0 = performance.now();
     Bun.sleepSync(SETTLE_MS);
-    const m = rollup(d.pid);
-    if (jobs.length === 1) oneJobAnonMb = m.anonMb;
-    const perJob = jobs.length > 1 && oneJobAnonMb !== null ? `(+${(((m.anonMb - oneJobAnonMb) * 1024) / (jobs.length - 1)).toFixed(1)} KB anon per job over 1 job)` : "";
-    row(label, m, perJob);
+    row(label, rollup(d.pid));
+    if (options.idle) {
+      Bun.sleepSync(Math.max(0, IDLE_MS - (performance.now() - t0)));
+      const m = rollup(d.pid);
+      idleAnonMb.set(jobs.length, m.anonMb);
+      const [a100, a1000] = [idleAnonMb.get(100), idleAnonMb.get(1000)];
+      const perJob = jobs.length === 1000 && a100 !== undefined && a1000 !== undefined ? `(+${(((a1000 - a100) * 1024) / 900).toFixed(1)} KB anon per job, 100 -> 1000 jobs)` : "";
+      row(`  the same after ${IDLE_MS / 1000} s`, m, perJob);
+    }
     await d.shutdown();
   } catch (e) {
     await d.cleanup();
@@ -123,6 +140,9 @@ async function shortCommands(): Promise<void> {
       peak("pmtr --version", [PMTR, "--version"]);
       peak("pmtr -t (100 jobs)", [PMTR, "-t", "-c", pmtrConfPath(dir)]);
       peak("pmtr status (100 jobs)", [PMTR, "-s", pmtrSocketPath(dir), "status"]);
+      peak("pmtr status --json (100 jobs)", [PMTR, "-s", pmtrSocketPath(dir), "status", "--json"]);
+      peak("pmtr status job-0", [PMTR, "-s", pmtrSocketPath(dir), "status", "job-0"]);
+      peak("pmtr status, no pmtr running", [PMTR, "-s", join(dir, "none.sock"), "status"]);
       await d.shutdown();
     } catch (e) {
       await d.cleanup();
@@ -133,16 +153,76 @@ async function shortCommands(): Promise<void> {
   }
 }
 
+const ROUNDS = 10;
+const WARM_UP_ROUNDS = 3;
+
+/** 1000 restarts (10 rounds of `pmtr restart` of all 100 jobs, each round waited out): Rss
+ *  after the warm-up rounds and after the last, and the daemon's CPU time per restart over the
+ *  rounds after the warm-up (the kernel counts CPU in 10 ms ticks: 700 restarts make it exact
+ *  to ~0.02 ms). `env` switches JIT tiers off for the whole run. */
+async function restarts(label: string, env: Record<string, string> = {}): Promise<void> {
+  const dir = benchDir("memory-restarts");
+  const jobs = sleepJobs(100, 1_700_000);
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  const d = startPmtr(dir, jobs);
+  process.env = saved;
+  try {
+    d.jobs.waitRunning(jobs.length, 30_000);
+    Bun.sleepSync(SETTLE_MS);
+    const start = rollup(d.pid);
+    const names = jobs.map((j) => j.name);
+    const roundMs: number[] = [];
+    const rss: string[] = [];
+    let warm = start;
+    let cpuAtWarmMs = 0;
+    for (let round = 1; round <= ROUNDS; round++) {
+      const t0 = performance.now();
+      const r = Bun.spawnSync([PMTR, "-s", pmtrSocketPath(dir), "restart", ...names], { stdout: "pipe", stderr: "pipe" });
+      if (r.exitCode !== 0) throw new Error(`pmtr restart failed (${r.exitCode}): ${r.stderr.toString()}`);
+      d.jobs.waitRunning(jobs.length, 30_000);
+      roundMs.push(performance.now() - t0);
+      rss.push(rollup(d.pid).rssMb.toFixed(1));
+      if (round === WARM_UP_ROUNDS) {
+        Bun.sleepSync(SETTLE_MS);
+        warm = rollup(d.pid);
+        cpuAtWarmMs = cpuTimeMs(d.pid);
+      }
+    }
+    const cpuPerRestartMs = (cpuTimeMs(d.pid) - cpuAtWarmMs) / ((ROUNDS - WARM_UP_ROUNDS) * jobs.length);
+    Bun.sleepSync(SETTLE_MS);
+    const end = rollup(d.pid);
+    console.log(`${label.padEnd(44)} Rss start ${start.rssMb.toFixed(1)}, after ${WARM_UP_ROUNDS * 100} ${warm.rssMb.toFixed(1)}, after ${ROUNDS * 100} ${end.rssMb.toFixed(1)} MB (anon ${end.anonMb.toFixed(1)}); CPU ${cpuPerRestartMs.toFixed(2)} ms/restart; round of 100 median ${median(roundMs).toFixed(0)} ms`);
+    console.log(`${"".padEnd(44)} Rss after each round: ${rss.join(" ")}`);
+    await d.shutdown();
+  } catch (e) {
+    await d.cleanup();
+    throw e;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 console.log(`${machine()}; ${load()}; ${PMTR}`);
+if (only === "restarts") {
+  await restarts("pmtr, 1000 restarts");
+  await restarts("pmtr, 1000 restarts, BUN_JSC_useDFGJIT=0", { BUN_JSC_useDFGJIT: "0" });
+  await restarts("pmtr, 1000 restarts, BUN_JSC_useFTLJIT=0", { BUN_JSC_useFTLJIT: "0" });
+  process.exit(0);
+}
 const dir = benchDir("memory-floor");
 mkdirSync(dir, { recursive: true });
 floor(dir);
-await pmtrIdle("pmtr, 1 idle job", sleepJobs(1, 1_000_000));
-await pmtrIdle("pmtr, 100 idle jobs", sleepJobs(100, 1_100_000));
-await pmtrIdle("pmtr, 100 idle jobs with nice 5", sleepJobs(100, 1_200_000, ["nice 5"]));
-await pmtrIdle("pmtr, 100 jobs, BUN_JSC_useDFGJIT=0", sleepJobs(100, 1_300_000), { BUN_JSC_useDFGJIT: "0" });
-await pmtrIdle("pmtr, 100 jobs, BUN_JSC_useFTLJIT=0", sleepJobs(100, 1_400_000), { BUN_JSC_useFTLJIT: "0" });
-await pmtrIdle("pmtr, 100 jobs, BUN_JSC_useJIT=0 (interpreter)", sleepJobs(100, 1_500_000), { BUN_JSC_useJIT: "0" });
-await supervisordIdle(sleepJobs(100, 1_600_000));
-if (only !== "daemons") await shortCommands();
+if (only === undefined || only === "daemons") {
+  await pmtrIdle("pmtr, 1 idle job", sleepJobs(1, 1_000_000), { idle: true });
+  await pmtrIdle("pmtr, 100 idle jobs", sleepJobs(100, 1_100_000), { idle: true });
+  await pmtrIdle("pmtr, 1000 idle jobs", sleepJobs(1000, 1_800_000), { idle: true });
+  await pmtrIdle("pmtr, 100 idle jobs with nice 5", sleepJobs(100, 1_200_000, ["nice 5"]));
+  await pmtrIdle("pmtr, 100 idle jobs, -l FILE", sleepJobs(100, 1_900_000), { args: ["-l", "DIR/pmtr.log"] });
+  await pmtrIdle("pmtr, 100 jobs, BUN_JSC_useDFGJIT=0", sleepJobs(100, 1_300_000), { env: { BUN_JSC_useDFGJIT: "0" } });
+  await pmtrIdle("pmtr, 100 jobs, BUN_JSC_useFTLJIT=0", sleepJobs(100, 1_400_000), { env: { BUN_JSC_useFTLJIT: "0" } });
+  await pmtrIdle("pmtr, 100 jobs, BUN_JSC_useJIT=0 (interpreter)", sleepJobs(100, 1_500_000), { env: { BUN_JSC_useJIT: "0" } });
+  await supervisordIdle(sleepJobs(100, 1_600_000));
+}
+if (only === undefined || only === "commands") await shortCommands();
 rmSync(dir, { recursive: true, force: true });
