@@ -19,6 +19,8 @@ import { openWakePipe } from "./pipe.ts";
 
 const EAGAIN = 11;
 const EINTR = 4;
+/** How often a pump polls its pipe should the thread have died (never seen). */
+const DEAD_POLL_MS = 10;
 /** One read of a pipe, at most: a quarter of the 1 MiB pipe (pipe.ts). */
 export const READ_BUFFER_BYTES = 256 << 10;
 
@@ -72,6 +74,10 @@ class ReaderThread {
   /** Reported before anybody waited (a wake-up racing the first wait, or a reused fd number). */
   private readonly early = new Set<number>();
   private watched = 0;
+  /** Asked to stop (the wake-up pipe's end-of-file is then expected). */
+  private stopped = false;
+  /** The thread ended unasked: readable() polls. */
+  private dead = false;
 
   constructor() {
     const r = routine();
@@ -124,7 +130,19 @@ class ReaderThread {
         rest = bytes.slice(whole);
       }
     } catch {}
-    // The thread is gone (it closed the write end): now its fds and memory can go.
+    if (!this.stopped) {
+      // Not asked to stop: the thread or its pipe failed (not seen; epoll_pwait cannot fail on
+      // these fds). No pump may hang on it: they poll from now on, and the fds go with the last.
+      this.dead = true;
+      if (current === this) current = null;
+      for (const wake of this.waiters.values()) wake();
+      this.waiters.clear();
+      return;
+    }
+    this.closeFds(); // the thread is gone (it closed the write end): now its fds can go
+  }
+
+  private closeFds(): void {
     const r = routine();
     r.pmtr_close(this.epollFd);
     r.pmtr_close(this.stopFd);
@@ -150,6 +168,7 @@ class ReaderThread {
 
   /** Re-arms `fd` and resolves once it is readable (or at its end). */
   readable(fd: number): Promise<void> {
+    if (this.dead) return Bun.sleep(DEAD_POLL_MS);
     const rc = Number(routine().pmtr_reader_arm(this.epollFd, fd));
     if (rc !== 0) return Promise.reject(errnoError(`re-arming fd ${fd}`, rc));
     if (this.early.delete(fd)) return Promise.resolve();
@@ -166,6 +185,8 @@ class ReaderThread {
 
   private stop(): void {
     if (current === this) current = null;
+    if (this.dead) return this.closeFds();
+    this.stopped = true;
     routine().pmtr_reader_stop(this.stopFd);
   }
 }
