@@ -93,6 +93,26 @@ job {
   });
 });
 
+describe("pmtr logs of a job with instances (SPEC §15)", () => {
+  test.concurrent("the base name shows every instance's file, labelled; an instance name its own", async () => {
+    const dir = tempDir("pmtr-logs-inst-");
+    const conf = writeConfig(dir, `job {\n  name w\n  cmd /bin/sleep 600\n  dir ${dir}\n  out w.%i.log\n  instances 2\n}\n`);
+    writeFileSync(join(dir, "w.1.log"), "one a\none b\n");
+    writeFileSync(join(dir, "w.2.log"), "two a\ntwo b\n");
+    try {
+      const all = await runPmtr(["logs", "-c", conf, "w", "-n", "1"]);
+      expect(all).toMatchObject({ code: 0, stdout: `==> ${dir}/w.1.log <==\none b\n\n==> ${dir}/w.2.log <==\ntwo b\n` });
+      expect(all.stderr).toBe("job w.1: stderr is discarded (err /dev/null)\njob w.2: stderr is discarded (err /dev/null)\n");
+      const one = await runPmtr(["logs", "-c", conf, "w.2"]);
+      expect(one).toMatchObject({ code: 0, stdout: "two a\ntwo b\n" });
+      const none = await runPmtr(["logs", "-c", conf, "w.3"]);
+      expect(none).toMatchObject({ code: 4, stderr: `pmtr: no job named "w.3" in ${conf}\n` });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("detaching with no syslog (SPEC §13: never nowhere)", () => {
   test.concurrent("says where messages will go and writes them there", async () => {
     const dir = tempDir("pmtr-logs-detach-");
