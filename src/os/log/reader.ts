@@ -10,7 +10,7 @@
 // stopped when the last one is done (a stopping thread finishes on its own; a pipe watched
 // meanwhile gets a new thread), so a pmtr without captured output has none.
 
-import { dlopen, ptr } from "bun:ffi";
+import { dlopen, ptr, type Pointer } from "bun:ffi";
 import { libcPath } from "../libc-path.ts";
 import { errnoText, libc } from "../libc.ts";
 import { compileText, functionPointer } from "../spawn/compile.ts";
@@ -59,7 +59,7 @@ const routine = () => (compiled ??= compile());
 /** The shared read buffer and its address, made once. Safe to share: a sink takes the bytes
  *  before its write returns (output-pump.ts), and nothing awaits between a read and that. */
 let buffer: Uint8Array | undefined;
-let bufferPtr = 0;
+let bufferPtr: Pointer | null = null;
 
 const errnoError = (what: string, rc: number) => Object.assign(new Error(`${what}: ${errnoText(-rc)}`), { errno: -rc });
 
@@ -110,7 +110,9 @@ class ReaderThread {
       for (const fd of [epollFd, stopFd, wake.readFd, wake.writeFd]) r.pmtr_close(fd);
       throw added !== 0 ? errnoError("epoll_ctl", added) : errnoError("pthread_create", started);
     }
-    void this.listen();
+    running.add(this);
+    // (A thread that ended unasked is kept: it may not have ended after all.)
+    void this.listen().finally(() => this.dead || running.delete(this));
   }
 
   /** Takes the ready fds from the wake-up pipe until the thread closes it. */
@@ -192,6 +194,8 @@ class ReaderThread {
 }
 
 let current: ReaderThread | null = null;
+/** Every thread until its end is seen: what keeps its memory reachable while it may use it. */
+const running = new Set<ReaderThread>();
 
 /** A watched pipe read end (non-blocking): read() into the shared buffer, readable() to wait,
  *  close() when done. Throws if the reader thread cannot be started, with the reason. */
@@ -220,7 +224,7 @@ export function watchFd(fd: number): WatchedFd {
   return {
     read() {
       for (;;) {
-        const n = Number(r.pmtr_read(fd, bufferPtr as never, READ_BUFFER_BYTES));
+        const n = Number(r.pmtr_read(fd, bufferPtr, READ_BUFFER_BYTES));
         if (n >= 0) return n;
         if (-n === EINTR) continue;
         if (-n === EAGAIN) return -1;
