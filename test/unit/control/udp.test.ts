@@ -146,6 +146,7 @@ test("listen: a bind failure is one logged line, not fatal", async () => {
   const port = await bindCollector();
   udp.configure([], at(port));
   await waitFor("bind error", () => logs.some((l) => l.startsWith(`err: cannot listen on udp://127.0.0.1:${port}:`)));
+  expect(logs).toContain(`err: cannot listen on udp://127.0.0.1:${port}: Address already in use (UDP control is off until the configuration changes)`);
 });
 
 test("listen: a non-loopback address earns a warning each time it is configured", async () => {
