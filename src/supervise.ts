@@ -158,7 +158,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     const own = logFile?.ok ? logFile.file.reopen() : null;
     if (own !== null) failures.unshift(own);
     for (const failure of failures) log("err", failure);
-    log("notice", msg.reopened(outputs.openFiles() + (logFile?.ok ? 1 : 0), failures.length));
+    log("notice", msg.reopened(outputs.openFiles() + (logFile?.ok ? 1 : 0) - failures.length, failures.length));
     return failures;
   };
   inbox.onReopen(reopenFiles); // SIGUSR1: failures are logged by reopenFiles itself

@@ -4,7 +4,7 @@
 // and a detaching pmtr with no syslog that says where its messages go and writes them there.
 
 import { describe, expect, test } from "bun:test";
-import { renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { forAnyUser, join, PMTR, readOr, rmSync, runPmtr, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
 import { inPrivateDev } from "./private-dev.ts";
 
@@ -26,6 +26,26 @@ describe("pmtr's own log and pmtr logs (SPEC §13)", () => {
         await waitFor("the reopen in the new FILE", () => readOr(logFile).includes("reopened 1 log file"));
         expect(readOr(`${logFile}.1`)).toContain("started job idle");
         expect(readOr(logFile)).not.toContain("started job idle");
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test.concurrent("pmtr reopen when the -l file's directory is gone: the failure, and a count of what was reopened", async () => {
+    const dir = tempDir("pmtr-logs-own-");
+    const conf = writeConfig(dir, `job {\n  name idle\n  cmd /bin/sleep 600\n}\n`);
+    const logDir = join(dir, "logs");
+    mkdirSync(logDir);
+    const sock = join(dir, "pmtr.sock");
+    try {
+      await withPmtr(["-F", "-c", conf, "-s", sock, "-l", join(logDir, "pmtr.log")], {}, async (p) => {
+        await p.waitLog("started job idle");
+        rmSync(logDir, { recursive: true, force: true });
+        const r = await runPmtr(["-s", sock, "reopen"]);
+        expect(r.code).not.toBe(0);
+        await p.waitLog(/: reopened 0 log files \(1 failed\)$/m);
+        expect(p.stderr).not.toMatch(/: reopened 1 log file/);
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

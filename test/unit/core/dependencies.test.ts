@@ -41,6 +41,12 @@ describe("after (SPEC §12)", () => {
     ports.exit("db", { kind: "signaled", signal: "SIGTERM" });
     await settle();
     expect(state(sup, "db")).toMatchObject({ state: "backoff", lastStartError: { step: "ready" } });
+    // The reason is the readiness, not the SIGTERM pmtr sent because of it; and the lines come
+    // in the order things happened.
+    expect(state(sup, "db")!.reason).toMatch(/^failed to start: ready: not ready after 30 s: connect: Connection refused; restart in \d+ s \(attempt 1\)$/);
+    const at = (line: string) => ports.lines.findIndex((l) => l.startsWith(line));
+    expect(at("job db not ready after 30 s")).toBeLessThan(at("sending SIGTERM to job db"));
+    expect(at("sending SIGTERM to job db")).toBeLessThan(at("job db restarting too fast"));
     await ports.advance(10_000);
     sup.ready("db");
     await settle();
