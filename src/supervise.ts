@@ -133,7 +133,11 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   const spawner = createSpawner({
     helperPath: process.execPath,
     onExit: (pid, status) => guard(() => supervisor.exited(pid, status)),
-    onOutputLine: (job, pid, stream, line) => logger.jobLine(job.name, pid, stream, line),
+    // With no syslog to take them, `out syslog` lines also go to -l FILE: in the background
+    // stderr is /dev/null, and a detached pmtr always has a FILE then (detach-log.ts).
+    onOutputLine: (job, pid, stream, line) => {
+      if (!logger.jobLine(job.name, pid, stream, line) && logFile?.ok) logFile.file.write(stream === "out" ? "info" : "err", line, job.name, pid);
+    },
   });
   // Captured outputs (rotate, console; SPEC §13) go through pipes pmtr reads: os/log/job-outputs.ts.
   const outputs = createJobOutputs(log);

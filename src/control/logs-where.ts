@@ -9,7 +9,7 @@ export type OutputPlace =
 
 /** Which syslog this host has: journald's (`journalctl -t NAME` finds the lines), another
  *  daemon's /dev/log, or none — then pmtr writes `syslog` lines to its own stderr instead
- *  (README, Logging), which is /dev/null when pmtr runs in the background. */
+ *  (README, Logging), and to its -l file: a detached pmtr without syslog always has one. */
 export type SyslogKind = "journald" | "syslog" | "none";
 
 export function outputPlace(job: JobSpec, stream: "out" | "err", syslog: SyslogKind): OutputPlace {
@@ -26,7 +26,7 @@ export function outputPlace(job: JobSpec, stream: "out" | "err", syslog: SyslogK
             ? `job ${job.name}: ${what} goes to syslog: journalctl -t ${job.name}`
             : syslog === "syslog"
               ? `job ${job.name}: ${what} goes to syslog, tagged ${job.name} (e.g. grep '${job.name}\\[' /var/log/syslog)`
-              : `job ${job.name}: ${what} goes to syslog, but there is no syslog at /dev/log: pmtr writes the lines to its own stderr as "${job.name}[PID]: line" (nowhere when pmtr runs in the background; use a file to keep them)`,
+              : `job ${job.name}: ${what} goes to syslog, but there is no syslog at /dev/log: pmtr writes the lines to its own stderr as "${job.name}[PID]: line" and to its -l file (in the background, where stderr is /dev/null, that file is where they are)`,
       };
     case "console":
       return { kind: "elsewhere", text: `job ${job.name}: ${what} goes to pmtr's ${what} as "${job.name} | line" (docker logs / kubectl logs of pmtr's container)` };

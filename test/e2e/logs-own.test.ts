@@ -134,9 +134,9 @@ describe("pmtr logs of a job with instances (SPEC §15)", () => {
 });
 
 describe("detaching with no syslog (SPEC §13: never nowhere)", () => {
-  test.concurrent("says where messages will go and writes them there", async () => {
+  test.concurrent("says where messages will go and writes them there, with the jobs' `out syslog` lines", async () => {
     const dir = tempDir("pmtr-logs-detach-");
-    const conf = writeConfig(dir, `job {\n  name idle\n  cmd /bin/sleep 600\n}\n`);
+    const conf = writeConfig(dir, `job {\n  name idle\n  cmd /bin/sleep 600\n}\njob {\n  name talk\n  cmd /bin/sh -c "echo said-to-syslog; exec /bin/sleep 600"\n  out syslog\n}\n`);
     const state = join(dir, "state");
     const pidfile = join(dir, "pmtr.pid");
     // As an ordinary user, so the file is under XDG_STATE_HOME and the test touches nothing
@@ -150,7 +150,10 @@ describe("detaching with no syslog (SPEC §13: never nowhere)", () => {
       expect({ code, stderr }).toEqual({ code: 0, stderr: `pmtr: no syslog at /dev/log: pmtr's messages go to ${state}/pmtr.log (choose another file with -l FILE)\n` });
       const pid = Number(readOr(pidfile).trim());
       await waitFor("the job's start in the log file", () => readOr(`${state}/pmtr.log`).includes("started job idle"));
-      expect(readOr(`${state}/pmtr.log`)).toContain(`pmtr[${pid}]: pmtr: managing 1 job`);
+      expect(readOr(`${state}/pmtr.log`)).toContain(`pmtr[${pid}]: pmtr: managing 2 jobs`);
+      // No syslog to take the job's line, and stderr is /dev/null: it is in the file, as syslog
+      // would have stored it (tagged with the job's name and pid).
+      await waitFor("talk's line in the log file", () => /^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d talk\[\d+\]: said-to-syslog$/m.test(readOr(`${state}/pmtr.log`)));
       process.kill(pid, "SIGTERM");
       await waitFor("the exit line", () => readOr(`${state}/pmtr.log`).includes("exiting on signal 15"), 15_000);
     } finally {
