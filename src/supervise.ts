@@ -263,7 +263,8 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     const got = inbox.take();
     if (got.reap) {
       guard(() => {
-        reapOrphans(supervisor.jobPids());
+        // -v: what pmtr reaped that was not a job (a job's child orphaned when the job died).
+        for (const pid of reapOrphans(supervisor.jobPids())) log("debug", `reaped process ${pid}, left behind by a job`);
         supervisor.reaped();
       });
     }
