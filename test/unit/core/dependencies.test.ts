@@ -55,6 +55,23 @@ describe("after (SPEC §12)", () => {
     expect(ports.running("app")).toBeDefined();
   });
 
+  test("a dependency that will not get there by itself is named with why: disabled, stopped", async () => {
+    const { ports, sup } = setup();
+    sup.apply(config(job("dis", { disabled: true }), job("db"), job("app", { after: [after("dis", "started")] }), job("web", { after: [after("db", "started")] })));
+    await settle();
+    expect(state(sup, "app")!.reason).toBe("waiting for dis to start (dis is disabled)");
+    expect(state(sup, "web")!.state).toBe("running");
+    sup.stop(["db"]);
+    ports.exit("db", { kind: "signaled", signal: "SIGTERM" });
+    await settle();
+    sup.stop(["web"]);
+    ports.exit("web", { kind: "signaled", signal: "SIGTERM" });
+    await settle();
+    sup.start(["web"]);
+    await settle();
+    expect(state(sup, "web")!.reason).toBe("waiting for db to start (db was stopped: pmtr start it)");
+  });
+
   test("done: met only once the dependency is done after exit 0", async () => {
     const { ports, sup } = setup();
     sup.apply(config(job("migrate", { once: true }), job("app", { after: [after("migrate", "done")] })));
