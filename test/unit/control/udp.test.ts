@@ -158,6 +158,14 @@ test("listen: a non-loopback address earns a warning each time it is configured"
   expect(logs.filter((l) => l.includes("UDP control is unauthenticated")).length).toBe(2);
 });
 
+test("report to an address the kernel refuses: a warning in strerror's words", async () => {
+  // Broadcast without SO_BROADCAST: sendto says EACCES every time.
+  udp.configure([{ host: "255.255.255.255", port: 9, iface: null }], null);
+  udp.changed();
+  await waitFor("send error", () => logs.some((l) => l.startsWith("warning: cannot report to")));
+  expect(logs).toContain("warning: cannot report to udp://255.255.255.255:9: Permission denied");
+});
+
 test("report to an interface that does not exist: one line, nothing sent", () => {
   udp.configure([{ host: "239.255.0.1", port: 9, iface: "nosuch0" }], null);
   expect(logs).toContain("err: report to udp://239.255.0.1:9@nosuch0: no interface nosuch0 with an IPv4 address; not reporting there (check the interface name, then reload)");
