@@ -87,8 +87,10 @@ $(DEB): dist/pmtr-$(VERSION)-linux-$(DEB_BUN_ARCH) $(DEB_FILES)
 	dpkg-deb --root-owner-group -Z$(DEB_COMPRESSION) --build $(DEB_ROOT) $@.tmp
 	@mv $@.tmp $@ && rm -rf $(DEB_ROOT)
 
+# A control socket of its own (not /run/pmtr.sock), so a pmtr already running on the host is
+# neither refused nor touched: dist/pmtr -s dist/run.sock status, from another terminal.
 run: dist/pmtr
-	dist/pmtr -F -v -c examples/pmtr.conf
+	dist/pmtr -F -v -c examples/pmtr.conf -s dist/run.sock
 
 # --timeout here, not in bunfig.toml: bun 1.4 ignores [test] timeout there, and a
 # setDefaultTimeout in a preload holds for the first test file only.

@@ -50,7 +50,7 @@ export const USAGE = `usage: pmtr [-F] [-v[v]] [-c FILE] [-p PIDFILE] [-s SOCKET
   -l LOGFILE  also append pmtr's own messages to LOGFILE (reopened on SIGUSR1)
   -t          check the configuration and exit: 0 valid, 1 invalid
   --diff      with -t: print what applying the file would do to the running pmtr
-  -v          verbose (-vv: more); with -t, print one line per job
+  -v          verbose: also log debug messages; with -t, print one line per job
   -h, --help  show this help
   --version   print pmtr's version
 

@@ -16,7 +16,9 @@ export async function run(args: readonly string[]): Promise<number> {
       await write(Bun.stdout, `pmtr ${pkg.version}\n`);
       return EXIT.ok;
     case "usage-error":
-      await write(Bun.stderr, `pmtr: ${command.message}\n${USAGE}`);
+      // The error, then the synopsis: the one line that went wrong stays in view (SPEC §1: usage
+      // on stderr, exit 2); every option is one `pmtr --help` away.
+      await write(Bun.stderr, `pmtr: ${command.message}\n${USAGE.slice(0, USAGE.indexOf("\n\n"))}\n(pmtr --help for every option and command)\n`);
       return EXIT.usage;
     case "logs": {
       const { runLogs } = await import("./control/logs-client.ts");

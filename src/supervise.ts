@@ -133,7 +133,11 @@ export async function supervise(options: Options, args: readonly string[]): Prom
   const spawner = createSpawner({
     helperPath: process.execPath,
     onExit: (pid, status) => guard(() => supervisor.exited(pid, status)),
-    onOutputLine: (job, pid, stream, line) => logger.jobLine(job.name, pid, stream, line),
+    // With no syslog to take them, `out syslog` lines also go to -l FILE: in the background
+    // stderr is /dev/null, and a detached pmtr always has a FILE then (detach-log.ts).
+    onOutputLine: (job, pid, stream, line) => {
+      if (!logger.jobLine(job.name, pid, stream, line) && logFile?.ok) logFile.file.write(stream === "out" ? "info" : "err", line, job.name, pid);
+    },
   });
   // Captured outputs (rotate, console; SPEC §13) go through pipes pmtr reads: os/log/job-outputs.ts.
   const outputs = createJobOutputs(log);
@@ -158,7 +162,7 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     const own = logFile?.ok ? logFile.file.reopen() : null;
     if (own !== null) failures.unshift(own);
     for (const failure of failures) log("err", failure);
-    log("notice", msg.reopened(outputs.openFiles() + (logFile?.ok ? 1 : 0), failures.length));
+    log("notice", msg.reopened(outputs.openFiles() + (logFile?.ok ? 1 : 0) - failures.length, failures.length));
     return failures;
   };
   inbox.onReopen(reopenFiles); // SIGUSR1: failures are logged by reopenFiles itself
@@ -259,7 +263,8 @@ export async function supervise(options: Options, args: readonly string[]): Prom
     const got = inbox.take();
     if (got.reap) {
       guard(() => {
-        reapOrphans(supervisor.jobPids());
+        // -v: what pmtr reaped that was not a job (a job's child orphaned when the job died).
+        for (const pid of reapOrphans(supervisor.jobPids())) log("debug", `reaped process ${pid}, left behind by a job`);
         supervisor.reaped();
       });
     }

@@ -16,6 +16,7 @@ import { CLIENT_EXIT } from "./status-format.ts";
 const FOLLOW_POLL_MS = 200;
 const READ_BYTES = 64 * 1024;
 const JOURNALD_SOCKET = "/run/systemd/journal/socket";
+const SYSLOG_SOCKET = "/dev/log";
 
 export interface LogsRequest {
   readonly name: string;
@@ -35,13 +36,16 @@ export async function runLogs(req: LogsRequest, io: LogsIo): Promise<number> {
     await io.err(loaded.messages.map((m) => `${m}\n`).join("") + `pmtr: cannot tell where job ${req.name} writes: ${req.configPath} cannot be used (give the configuration with -c FILE)\n`);
     return CLIENT_EXIT.failed;
   }
-  const job = loaded.config.jobs.find((j) => j.name === req.name);
-  if (!job) {
+  // A job with `instances N` answers to its base name with every instance, as restart and
+  // status do (SPEC §15): their files are shown labelled, one after the other.
+  const exact = loaded.config.jobs.find((j) => j.name === req.name);
+  const jobs = exact ? [exact] : loaded.config.jobs.filter((j) => j.instance?.base === req.name);
+  if (jobs.length === 0) {
     await io.err(`pmtr: no job named ${JSON.stringify(req.name)} in ${req.configPath}\n`);
     return CLIENT_EXIT.unknown;
   }
-  const journald = existsSync(JOURNALD_SOCKET);
-  const places = [outputPlace(job, "out", journald), outputPlace(job, "err", journald)];
+  const syslog = existsSync(JOURNALD_SOCKET) ? "journald" : existsSync(SYSLOG_SOCKET) ? "syslog" : "none";
+  const places = jobs.flatMap((job) => [outputPlace(job, "out", syslog), outputPlace(job, "err", syslog)]);
   const paths = [...new Set(places.flatMap((p) => (p.kind === "file" ? [p.path] : [])))];
   // Where the other stream goes is the answer when there is no file to show, and a note on
   // stderr (out of the way of the lines, and of a pipe) when there is.

@@ -7,8 +7,12 @@ export type OutputPlace =
   | { readonly kind: "file"; readonly path: string }
   | { readonly kind: "elsewhere"; readonly text: string };
 
-/** `journald`: syslog is journald's (its socket exists), so `journalctl -t NAME` finds the lines. */
-export function outputPlace(job: JobSpec, stream: "out" | "err", journald: boolean): OutputPlace {
+/** Which syslog this host has: journald's (`journalctl -t NAME` finds the lines), another
+ *  daemon's /dev/log, or none — then pmtr writes `syslog` lines to its own stderr instead
+ *  (README, Logging), and to its -l file: a detached pmtr without syslog always has one. */
+export type SyslogKind = "journald" | "syslog" | "none";
+
+export function outputPlace(job: JobSpec, stream: "out" | "err", syslog: SyslogKind): OutputPlace {
   const path = job[stream];
   const what = stream === "out" ? "stdout" : "stderr";
   switch (path) {
@@ -17,9 +21,12 @@ export function outputPlace(job: JobSpec, stream: "out" | "err", journald: boole
     case "syslog":
       return {
         kind: "elsewhere",
-        text: journald
-          ? `job ${job.name}: ${what} goes to syslog: journalctl -t ${job.name}`
-          : `job ${job.name}: ${what} goes to syslog, tagged ${job.name} (e.g. grep '${job.name}\\[' /var/log/syslog)`,
+        text:
+          syslog === "journald"
+            ? `job ${job.name}: ${what} goes to syslog: journalctl -t ${job.name}`
+            : syslog === "syslog"
+              ? `job ${job.name}: ${what} goes to syslog, tagged ${job.name} (e.g. grep '${job.name}\\[' /var/log/syslog)`
+              : `job ${job.name}: ${what} goes to syslog, but there is no syslog at /dev/log: pmtr writes the lines to its own stderr as "${job.name}[PID]: line" and to its -l file (in the background, where stderr is /dev/null, that file is where they are)`,
       };
     case "console":
       return { kind: "elsewhere", text: `job ${job.name}: ${what} goes to pmtr's ${what} as "${job.name} | line" (docker logs / kubectl logs of pmtr's container)` };

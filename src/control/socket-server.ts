@@ -6,7 +6,7 @@ import { closeSync, lstatSync, openSync, unlinkSync } from "node:fs";
 import type { Socket, UnixSocketListener } from "bun";
 import { GroupUsageCache } from "../os/proc-groups.ts";
 import { ChangeWaiter } from "./change-waiter.ts";
-import { decodeRequest, encode, MAX_MESSAGE_BYTES, type ControlResponse } from "./protocol.ts";
+import { decodeRequest, encode, MAX_MESSAGE_BYTES, type ControlRequest, type ControlResponse } from "./protocol.ts";
 import { handleRequest } from "./request-handler.ts";
 import { clearStaleSocket } from "./socket-file.ts";
 import type { ControlLog, ControlTarget } from "./target.ts";
@@ -130,6 +130,7 @@ export async function startControlServer(path: string, target: ControlTarget, lo
             reply(socket, { ok: false, error: decoded.error });
             return;
           }
+          log("debug", `control socket: ${describeRequest(decoded.request)}`);
           const early = (response: ControlResponse) => {
             // The idle timeout must not cut off an answer that legitimately takes longer (a
             // job whose stop timeout is 60 s).
@@ -249,4 +250,12 @@ function bindProblem(error: unknown): string {
     EADDRINUSE: "address in use",
   };
   return (code && known[code]) ?? (error as Error).message ?? String(error);
+}
+
+/** A request as `-v` logs it: the operation and what it names. */
+function describeRequest(request: ControlRequest): string {
+  const names = "names" in request ? request.names : [];
+  const what = request.op === "signal" ? ` ${request.signal}` : "";
+  const all = "all" in request && request.all ? " --all" : "";
+  return `${request.op}${what}${all} request${names.length > 0 ? ` for ${names.join(" ")}` : ""}`;
 }

@@ -5,6 +5,7 @@
 
 import type dgram from "node:dgram";
 import type { UdpAddress } from "../config/model.ts";
+import { osError } from "../os/libc.ts";
 import { IgnoredLog } from "./ignored-log.ts";
 import { parseControlDatagram } from "./listen-parse.ts";
 import type { ControlLog, ControlTarget } from "./target.ts";
@@ -36,7 +37,8 @@ export class UdpListener {
     const entry = { key, socket };
     this.current = entry;
     socket.on("error", (error) => {
-      this.log("err", `cannot listen on ${key}: ${error.message} (UDP control is off until the configuration changes)`);
+      // strerror's words ("Address already in use"), not the runtime's "bind EADDRINUSE 127.0.0.1".
+      this.log("err", `cannot listen on ${key}: ${osError(error)} (UDP control is off until the configuration changes)`);
       socket.close();
       if (this.current === entry) this.current = null;
     });

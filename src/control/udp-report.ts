@@ -5,6 +5,7 @@
 import type dgram from "node:dgram";
 import { hostname as osHostname, networkInterfaces } from "node:os";
 import type { UdpAddress } from "../config/model.ts";
+import { osError } from "../os/libc.ts";
 import { formatReport } from "./report-format.ts";
 import type { ControlLog, JobStatus } from "./target.ts";
 import { isIpv6, multicastInterface, showUdp, type InterfaceTable } from "./udp-address.ts";
@@ -84,7 +85,7 @@ export class UdpReporter {
           dest.lastError = null;
         } else if (error.message !== dest.lastError) {
           dest.lastError = error.message;
-          this.log("warning", `cannot report to ${showUdp(dest.address)}: ${error.message}`);
+          this.log("warning", `cannot report to ${showUdp(dest.address)}: ${osError(error)}`);
         }
       });
     }
@@ -99,7 +100,7 @@ export class UdpReporter {
   private open(key: string, address: UdpAddress): void {
     const socket = udp().createSocket(isIpv6(address.host) ? "udp6" : "udp4");
     const dest: Destination = { address, socket, ready: address.iface === null, lastError: null };
-    socket.on("error", (error) => this.log("warning", `report to ${key}: ${error.message}`));
+    socket.on("error", (error) => this.log("warning", `report to ${key}: ${osError(error)}`));
     socket.unref();
     this.destinations.set(key, dest);
     if (address.iface === null) return;
@@ -117,7 +118,7 @@ export class UdpReporter {
         dest.ready = true;
         this.changed();
       } catch (error) {
-        this.log("err", `report to ${key}: cannot send by ${address.iface}: ${(error as Error).message}`);
+        this.log("err", `report to ${key}: cannot send by ${address.iface}: ${osError(error)}`);
       }
     });
   }

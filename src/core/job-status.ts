@@ -105,7 +105,9 @@ export function reasonOf(spec: JobSpec, job: Job, now: number, wallNow: number):
 function lastEnd(job: Job): string {
   const exit = job.history.exits.at(-1);
   const error = job.history.lastStartError;
-  if (error !== null && (exit === undefined || error.at >= exit.at)) return `failed to start: ${error.step}: ${error.error}`;
+  // A start error of the last run (a `ready … within` that ran out, then the stop's exit) is
+  // its reason, not the SIGTERM pmtr sent because of it: compare with when that run began.
+  if (error !== null && (exit === undefined || error.at >= exit.at - exit.ranMs)) return `failed to start: ${error.step}: ${error.error}`;
   if (exit === undefined) return "not run yet";
   const how = exit.kind === "exited" ? `exit ${exit.code}` : describeExit(exit);
   return `${how} after ${seconds(exit.ranMs)}`;

@@ -27,6 +27,16 @@ const GROUP_POLL_MS = 50;
  *  of 500 jobs started 245 more). A start that resolves at once (the spawner's usual case)
  *  frees its place on the next microtask, so 1000 jobs start in ~32 batches, not one by one. */
 export const MAX_STARTS_IN_FLIGHT = 32;
+
+/** How `waiting for NAME ...` ends when NAME is in a state it leaves only by itself slowly or
+ *  by an operator's hand. */
+const STUCK: Partial<Record<string, string>> = {
+  disabled: "is disabled",
+  stopped: "was stopped: pmtr start it",
+  failed: "has failed: pmtr start it to retry",
+  done: "has exited and is not restarted",
+  backoff: "is in backoff after a failure",
+};
 /** What setTimeout can hold; later deadlines (a bounce of weeks) are re-armed when it fires. */
 const MAX_ALARM_MS = 2 ** 31 - 1;
 
@@ -515,7 +525,9 @@ export class Supervisor {
         : run?.kind === "done" && isSuccess(dep!.job);
       if (met) continue;
       const goal = after.condition === "started" ? "to start" : after.condition === "ready" ? "to be ready" : "to be done (exit 0)";
-      return { kind: "after", what: after.name, text: `waiting for ${after.name} ${goal}` };
+      // A dependency that will not get there by itself says so: the operator's next step.
+      const stuck = run === undefined ? "" : STUCK[run.kind] ?? "";
+      return { kind: "after", what: after.name, text: `waiting for ${after.name} ${goal}${stuck === "" ? "" : ` (${after.name} ${stuck})`}` };
     }
     return null;
   }

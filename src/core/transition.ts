@@ -241,7 +241,8 @@ const readyTimedOut: Handler = (c: Ctx<Extract<Run, { kind: "starting" }>>) => {
   const fail = decision.rest.kind === "failed" ? [jobEvent("fail", null, 0, decision.history)] : [];
   return {
     job: stop.job,
-    effects: [{ kind: "log", level: "warning", message: msg.notReady(c.spec.name, withinMs, why) }, ...decision.effects, ...fail, ...stop.effects],
+    // Said in the order it happens: not ready, the stop, then what follows it (the delay).
+    effects: [{ kind: "log", level: "warning", message: msg.notReady(c.spec.name, withinMs, why) }, ...stop.effects, ...decision.effects, ...fail],
   };
 };
 

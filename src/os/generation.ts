@@ -7,7 +7,7 @@
 // A pid is trusted only if the process still has the start time recorded with it and still
 // leads its own group, so a recycled pid is never signalled.
 
-import { closeSync, constants, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import type { LogLevel } from "../core/ports.ts";
 import { isRunningPmtr } from "./pidfile.ts";
 import { readStatFields } from "./proc-stat.ts";
@@ -142,12 +142,16 @@ export function createRecorder(path: string, log: (level: LogLevel, message: str
   const writeSlot = (slot: number, entry: string) => {
     writeSync(fd!, slotText(entry), Buffer.byteLength(header) + slot * width);
   };
+  /** The file was deleted under us (an age-based cleaner in /tmp, an operator's rm): writes
+   *  to the open file would reach nobody, so it is laid out anew. One fstat. */
+  const isDeleted = () => fstatSync(fd!).nlink === 0;
   const flushEnded = () => {
     flushQueued = false;
     const pids = endedPending;
     endedPending = [];
     if (removed || quiet || fd === null) return;
     try {
+      if (isDeleted()) return rewrite(Math.max(MIN_SLOTS, slots));
       for (const slot of pids) {
         writeSlot(slot, EMPTY_SLOT);
         free.push(slot); // only now: a start taking it earlier would be erased by this write
@@ -168,7 +172,7 @@ export function createRecorder(path: string, log: (level: LogLevel, message: str
       const job = { slot: known?.slot ?? -1, text };
       jobs.set(pid, job);
       try {
-        let relay = fd === null || (job.slot < 0 && free.length === 0);
+        let relay = fd === null || (job.slot < 0 && free.length === 0) || isDeleted();
         if (text.length + 2 > width) {
           width = Math.max(2 * width, text.length + 2);
           relay = true;

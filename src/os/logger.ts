@@ -21,8 +21,9 @@ export interface Logger {
   readonly reachesSyslog: boolean;
   log(level: LogLevel, message: string): void;
   /** One line of a job's output (without its newline), for `out syslog` / `err syslog`:
-   *  severity info for stdout, err for stderr. */
-  jobLine(job: string, pid: number, stream: "out" | "err", line: string): void;
+   *  severity info for stdout, err for stderr. False when syslog did not take it (it went to
+   *  stderr only, which in the background is /dev/null: the caller adds it to `-l FILE`). */
+  jobLine(job: string, pid: number, stream: "out" | "err", line: string): boolean;
   /** Flush what syslog has not taken yet (see Syslog.close) and close; records that could not
    *  be delivered are counted on stderr. */
   close(): void;
@@ -75,6 +76,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       const text = sanitize(line);
       const sent = syslog ? syslog.send(level, job, pid, text) : "unavailable";
       if (sent === "unavailable") toStderr(level, job, pid, text);
+      return sent !== "unavailable";
     },
     close() {
       const lost = syslog?.close() ?? 0;

@@ -36,7 +36,10 @@ export function createReloader(opts: ReloaderOptions): (forced: boolean) => Relo
     }
     const next = readConfigFile(configPath, { enforceOwnership: opts.isRoot });
     opts.onIncludes(next.includes);
-    if (!forced && next.digest !== null && next.digest === lastDigest) return { applied: true }; // touch, chmod
+    if (!forced && next.digest !== null && next.digest === lastDigest) {
+      log("debug", `${configPath} was written but its content is unchanged: nothing to apply`); // touch, chmod
+      return { applied: true };
+    }
     missingLogged = false;
     log("notice", "rescanning job configuration");
     if (next.digest !== null) lastDigest = next.digest;

@@ -130,6 +130,9 @@ async function restartLatency(arms: readonly RestartArm[], rounds = ROUNDS, kill
     for (const r of running) r.table = r.d.jobs.waitRunning(r.jobs.length, 60_000);
     await Bun.sleep(RAN_LONG_ENOUGH_MS);
     const rssBefore = running.map((r) => memoryMb(r.d.pid));
+    // The daemon's CPU time over the kills (the idle waits between rounds cost ~nothing): the
+    // work per restart, whatever the latency's noise.
+    const cpuBefore = running.map((r) => cpuTimeMs(r.d.pid));
     const loads: string[] = [];
     for (let round = 0; round < rounds; round++) {
       loads.push(readOr("/proc/loadavg").split(" ")[0]!);
@@ -161,6 +164,8 @@ async function restartLatency(arms: readonly RestartArm[], rounds = ROUNDS, kill
         if (delayed > 0) console.log(`  note: pmtr logged ${delayed} "restarting too fast" lines`);
       }
       figure(`  RSS before / after the ${r.times.length} restarts`, `${rssBefore[i]!.toFixed(1)} / ${memoryMb(r.d.pid).toFixed(1)} MB`);
+      const cpuMs = cpuTimeMs(r.d.pid) - cpuBefore[i]!;
+      figure(`  daemon CPU over them (user + system)`, `${cpuMs} ms, ${(cpuMs / r.times.length).toFixed(2)} ms per restart`);
     });
     if (running.length >= 2) {
       const base = median(running[0]!.times);

@@ -90,5 +90,10 @@ describe("pmtr -t --diff", () => {
     const r = await runPmtr(["--diff"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toStartWith("pmtr: --diff goes with -t");
+    // The error, the synopsis and where the rest is: not 35 lines of help burying the error.
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(lines[1]).toStartWith("usage: pmtr ");
+    expect(lines.at(-1)).toBe("(pmtr --help for every option and command)");
+    expect(lines.length).toBeLessThanOrEqual(8);
   });
 });

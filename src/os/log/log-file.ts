@@ -12,7 +12,9 @@ const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT |
 
 export interface LogFile {
   readonly path: string;
-  write(level: LogLevel, message: string): void;
+  /** `tag[pid]: message`, pmtr's own by default; a job's `out syslog` line when syslog is
+   *  missing names the job instead. */
+  write(level: LogLevel, message: string, tag?: string, pid?: number): void;
   /** Close and open FILE again at its path; returns the error text, or null. */
   reopen(): string | null;
   close(): void;
@@ -29,9 +31,9 @@ export function openLogFile(path: string, now: () => Date = () => new Date()): {
   let current: number | null = fd;
   const file: LogFile = {
     path,
-    write(_level, message) {
+    write(_level, message, tag = "pmtr", pid = process.pid) {
       if (current === null) return;
-      const stamp = `${syslogTimestamp(now())} pmtr[${process.pid}]: `;
+      const stamp = `${syslogTimestamp(now())} ${tag}[${pid}]: `;
       const text = message.split("\n").filter((l) => l !== "").map((l) => `${stamp}${sanitize(l)}\n`).join("");
       try {
         writeSync(current, text);

@@ -10,7 +10,7 @@
 // stopped when the last one is done (a stopping thread finishes on its own; a pipe watched
 // meanwhile gets a new thread), so a pmtr without captured output has none.
 
-import { dlopen, ptr } from "bun:ffi";
+import { dlopen, ptr, type Pointer } from "bun:ffi";
 import { libcPath } from "../libc-path.ts";
 import { errnoText, libc } from "../libc.ts";
 import { compileText, functionPointer } from "../spawn/compile.ts";
@@ -19,6 +19,8 @@ import { openWakePipe } from "./pipe.ts";
 
 const EAGAIN = 11;
 const EINTR = 4;
+/** How often a pump polls its pipe should the thread have died (never seen). */
+const DEAD_POLL_MS = 10;
 /** One read of a pipe, at most: a quarter of the 1 MiB pipe (pipe.ts). */
 export const READ_BUFFER_BYTES = 256 << 10;
 
@@ -57,7 +59,7 @@ const routine = () => (compiled ??= compile());
 /** The shared read buffer and its address, made once. Safe to share: a sink takes the bytes
  *  before its write returns (output-pump.ts), and nothing awaits between a read and that. */
 let buffer: Uint8Array | undefined;
-let bufferPtr = 0;
+let bufferPtr: Pointer | null = null;
 
 const errnoError = (what: string, rc: number) => Object.assign(new Error(`${what}: ${errnoText(-rc)}`), { errno: -rc });
 
@@ -72,6 +74,10 @@ class ReaderThread {
   /** Reported before anybody waited (a wake-up racing the first wait, or a reused fd number). */
   private readonly early = new Set<number>();
   private watched = 0;
+  /** Asked to stop (the wake-up pipe's end-of-file is then expected). */
+  private stopped = false;
+  /** The thread ended unasked: readable() polls. */
+  private dead = false;
 
   constructor() {
     const r = routine();
@@ -104,7 +110,9 @@ class ReaderThread {
       for (const fd of [epollFd, stopFd, wake.readFd, wake.writeFd]) r.pmtr_close(fd);
       throw added !== 0 ? errnoError("epoll_ctl", added) : errnoError("pthread_create", started);
     }
-    void this.listen();
+    running.add(this);
+    // (A thread that ended unasked is kept: it may not have ended after all.)
+    void this.listen().finally(() => this.dead || running.delete(this));
   }
 
   /** Takes the ready fds from the wake-up pipe until the thread closes it. */
@@ -124,7 +132,19 @@ class ReaderThread {
         rest = bytes.slice(whole);
       }
     } catch {}
-    // The thread is gone (it closed the write end): now its fds and memory can go.
+    if (!this.stopped) {
+      // Not asked to stop: the thread or its pipe failed (not seen; epoll_pwait cannot fail on
+      // these fds). No pump may hang on it: they poll from now on, and the fds go with the last.
+      this.dead = true;
+      if (current === this) current = null;
+      for (const wake of this.waiters.values()) wake();
+      this.waiters.clear();
+      return;
+    }
+    this.closeFds(); // the thread is gone (it closed the write end): now its fds can go
+  }
+
+  private closeFds(): void {
     const r = routine();
     r.pmtr_close(this.epollFd);
     r.pmtr_close(this.stopFd);
@@ -150,6 +170,7 @@ class ReaderThread {
 
   /** Re-arms `fd` and resolves once it is readable (or at its end). */
   readable(fd: number): Promise<void> {
+    if (this.dead) return Bun.sleep(DEAD_POLL_MS);
     const rc = Number(routine().pmtr_reader_arm(this.epollFd, fd));
     if (rc !== 0) return Promise.reject(errnoError(`re-arming fd ${fd}`, rc));
     if (this.early.delete(fd)) return Promise.resolve();
@@ -166,11 +187,15 @@ class ReaderThread {
 
   private stop(): void {
     if (current === this) current = null;
+    if (this.dead) return this.closeFds();
+    this.stopped = true;
     routine().pmtr_reader_stop(this.stopFd);
   }
 }
 
 let current: ReaderThread | null = null;
+/** Every thread until its end is seen: what keeps its memory reachable while it may use it. */
+const running = new Set<ReaderThread>();
 
 /** A watched pipe read end (non-blocking): read() into the shared buffer, readable() to wait,
  *  close() when done. Throws if the reader thread cannot be started, with the reason. */
@@ -199,7 +224,7 @@ export function watchFd(fd: number): WatchedFd {
   return {
     read() {
       for (;;) {
-        const n = Number(r.pmtr_read(fd, bufferPtr as never, READ_BUFFER_BYTES));
+        const n = Number(r.pmtr_read(fd, bufferPtr, READ_BUFFER_BYTES));
         if (n >= 0) return n;
         if (-n === EINTR) continue;
         if (-n === EAGAIN) return -1;

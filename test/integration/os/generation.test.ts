@@ -61,6 +61,13 @@ test("a start or an exit rewrites one slot in place; the record is one JSON obje
   // All of it in place: the same file, the same size.
   expect(statSync(path).ino).toBe(ino);
   expect(statSync(path).size).toBe(size);
+  // Deleted under pmtr (an age-based cleaner, an operator): the next start writes it anew.
+  rmSync(path);
+  rec.ended(c);
+  await nextTurn();
+  expect(named(path)).toEqual([`a:${a}`, `b:${b}`]);
+  rec.started("c", c);
+  expect(named(path)).toEqual([`a:${a}`, `b:${b}`, `c:${c}`]);
   rec.stopping();
   rec.ended(b); // during shutdown exits are not written: the record is removed at the end
   await nextTurn();

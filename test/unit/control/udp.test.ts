@@ -146,6 +146,7 @@ test("listen: a bind failure is one logged line, not fatal", async () => {
   const port = await bindCollector();
   udp.configure([], at(port));
   await waitFor("bind error", () => logs.some((l) => l.startsWith(`err: cannot listen on udp://127.0.0.1:${port}:`)));
+  expect(logs).toContain(`err: cannot listen on udp://127.0.0.1:${port}: Address already in use (UDP control is off until the configuration changes)`);
 });
 
 test("listen: a non-loopback address earns a warning each time it is configured", async () => {
@@ -155,6 +156,14 @@ test("listen: a non-loopback address earns a warning each time it is configured"
   expect(logs.filter((l) => l.includes("UDP control is unauthenticated")).length).toBe(2);
   udp.configure([], at(port));
   expect(logs.filter((l) => l.includes("UDP control is unauthenticated")).length).toBe(2);
+});
+
+test("report to an address the kernel refuses: a warning in strerror's words", async () => {
+  // Broadcast without SO_BROADCAST: sendto says EACCES every time.
+  udp.configure([{ host: "255.255.255.255", port: 9, iface: null }], null);
+  udp.changed();
+  await waitFor("send error", () => logs.some((l) => l.startsWith("warning: cannot report to")));
+  expect(logs).toContain("warning: cannot report to udp://255.255.255.255:9: Permission denied");
 });
 
 test("report to an interface that does not exist: one line, nothing sent", () => {

@@ -41,12 +41,35 @@ describe("after (SPEC §12)", () => {
     ports.exit("db", { kind: "signaled", signal: "SIGTERM" });
     await settle();
     expect(state(sup, "db")).toMatchObject({ state: "backoff", lastStartError: { step: "ready" } });
+    // The reason is the readiness, not the SIGTERM pmtr sent because of it; and the lines come
+    // in the order things happened.
+    expect(state(sup, "db")!.reason).toMatch(/^failed to start: ready: not ready after 30 s: connect: Connection refused; restart in \d+ s \(attempt 1\)$/);
+    const at = (line: string) => ports.lines.findIndex((l) => l.startsWith(line));
+    expect(at("job db not ready after 30 s")).toBeLessThan(at("sending SIGTERM to job db"));
+    expect(at("sending SIGTERM to job db")).toBeLessThan(at("job db restarting too fast"));
     await ports.advance(10_000);
     sup.ready("db");
     await settle();
     expect(ports.lines).toContain("job db [101] is ready");
     expect(state(sup, "db")).toMatchObject({ state: "running", ready: true });
     expect(ports.running("app")).toBeDefined();
+  });
+
+  test("a dependency that will not get there by itself is named with why: disabled, stopped", async () => {
+    const { ports, sup } = setup();
+    sup.apply(config(job("dis", { disabled: true }), job("db"), job("app", { after: [after("dis", "started")] }), job("web", { after: [after("db", "started")] })));
+    await settle();
+    expect(state(sup, "app")!.reason).toBe("waiting for dis to start (dis is disabled)");
+    expect(state(sup, "web")!.state).toBe("running");
+    sup.stop(["db"]);
+    ports.exit("db", { kind: "signaled", signal: "SIGTERM" });
+    await settle();
+    sup.stop(["web"]);
+    ports.exit("web", { kind: "signaled", signal: "SIGTERM" });
+    await settle();
+    sup.start(["web"]);
+    await settle();
+    expect(state(sup, "web")!.reason).toBe("waiting for db to start (db was stopped: pmtr start it)");
   });
 
   test("done: met only once the dependency is done after exit 0", async () => {

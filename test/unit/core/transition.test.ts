@@ -47,7 +47,7 @@ const EXPECTED: { readonly [S in RunKind]: { readonly [E in EventKind]: string }
     "start-failed": "starting",
     "exited": "waiting | log, job-event, notify-dependants",
     "group-empty": "starting",
-    "timer": "stopping>backoff | log, log, log, signal SIGTERM, notify-dependants",
+    "timer": "stopping>backoff | log, log, signal SIGTERM, notify-dependants, log",
     "stop-requested": "stopping>stopped | log, log, signal SIGTERM, notify-dependants",
     "start-requested": "starting",
     "definition-changed": "stopping>waiting | log, log, signal SIGTERM, notify-dependants",

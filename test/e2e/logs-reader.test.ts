@@ -1,0 +1,56 @@
+// dist/pmtr reads captured output with its own thread (src/os/log/reader.c, issue 14): the
+// thread `pmtr-output` exists while a job's output goes through pmtr and is gone once none
+// does; a job with only direct files never starts it; and pmtr never fell back to Bun's
+// stream (it would say "cannot start the output reader thread").
+
+import { expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { join, readOr, rmSync, runPmtr, tempDir, waitFor, withPmtr, writeConfig } from "../helpers.ts";
+
+/** Names of pmtr's threads now. */
+function threadNames(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map((t) => readOr(`/proc/${pid}/task/${t}/comm`).trim());
+  } catch {
+    return [];
+  }
+}
+
+test("the output reader thread runs while a rotated or console job runs, and only then", async () => {
+  const dir = tempDir("pmtr-logs-reader-");
+  const sock = join(dir, "s");
+  const direct = `job {\n  name direct\n  cmd /bin/sleep 600\n  dir ${dir}\n  out direct.log\n}\n`;
+  const rotated = `job {\n  name rotated\n  cmd /bin/sh -c "seq 1 5000; exec sleep 600"\n  dir ${dir}\n  out rotated.log\n  rotate 1M\n}\n`;
+  const shown = `job {\n  name shown\n  cmd /bin/sh -c "echo hello; exec sleep 600"\n  out console\n}\n`;
+  const conf = writeConfig(dir, direct);
+  const pmtrCtl = async (...args: string[]) => {
+    const r = await runPmtr([...args, "-s", sock], { timeoutMs: 20_000 });
+    expect(r.code).toBe(0);
+  };
+  try {
+    await withPmtr(["-F", "-c", conf, "-s", sock], {}, async (p) => {
+      await p.waitLog(/started job direct \[\d+\]/, 20_000);
+      // Only a direct file: no thread (checked once more after the loop has turned).
+      await runPmtr(["status", "-s", sock], { timeoutMs: 20_000 });
+      expect(threadNames(p.pid)).not.toContain("pmtr-output");
+
+      writeConfig(dir, direct + rotated);
+      process.kill(p.pid, "SIGHUP");
+      await p.waitLog(/started job rotated \[\d+\]/, 20_000);
+      await waitFor("the reader thread", () => threadNames(p.pid).includes("pmtr-output"), 20_000);
+      const want = Array.from({ length: 5000 }, (_, i) => `${i + 1}\n`).join("");
+      await waitFor("every line in rotated.log", () => readOr(join(dir, "rotated.log")) === want, 20_000);
+
+      writeConfig(dir, direct + rotated + shown);
+      process.kill(p.pid, "SIGHUP");
+      await waitFor("shown's line on pmtr's stdout", () => p.stdout.includes("shown | hello\n"), 20_000);
+      expect(threadNames(p.pid).filter((n) => n === "pmtr-output")).toEqual(["pmtr-output"]); // one for all
+
+      await pmtrCtl("stop", "rotated", "shown");
+      await waitFor("no reader thread once no output goes through pmtr", () => !threadNames(p.pid).includes("pmtr-output"), 20_000);
+      expect(p.stderr).not.toContain("output reader thread");
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 90_000);
