@@ -2,7 +2,8 @@
 // compiled Bun program that only waits (the floor); pmtr with 1, 100 and 1000 idle jobs, read
 // 2 s after the jobs run and again once idle (45 s: the runtime's collector and scavenger have
 // run by then), and the anonymous memory per job between 100 and 1000 jobs; 100 jobs with
-// `nice 5`, with `-l FILE` (timestamped log lines, as with syslog), with JIT tiers switched off;
+// `nice 5`, with `-l FILE` (timestamped log lines, as with syslog), with the runtime's defaults
+// (PMTR_RUNTIME_THREADS=default: every JIT tier) and with the baseline JIT off too;
 // supervisord beside it when installed; and the peak RSS (GNU time) of short commands:
 // `pmtr --version`, `-t`, `status`, `status --json`, `status NAME`. Prints a table;
 // docs/PERFORMANCE.md quotes it. PMTR_BENCH_BIN=path measures another build.
@@ -10,7 +11,7 @@
 // bun run test/bench/memory.ts            everything but the restarts
 // bun run test/bench/memory.ts daemons    only the long-running variants
 // bun run test/bench/memory.ts commands   only the short commands
-// bun run test/bench/memory.ts restarts   only the 1000 restarts, per JIT variant: Rss after
+// bun run test/bench/memory.ts restarts   only the 1000 restarts, as built and with the runtime's defaults: Rss after
 //                                         the warm-up (300) and after 1000, CPU per restart
 
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -206,8 +207,9 @@ async function restarts(label: string, env: Record<string, string> = {}): Promis
 console.log(`${machine()}; ${load()}; ${PMTR}`);
 if (only === "restarts") {
   await restarts("pmtr, 1000 restarts");
-  await restarts("pmtr, 1000 restarts, BUN_JSC_useDFGJIT=0", { BUN_JSC_useDFGJIT: "0" });
-  await restarts("pmtr, 1000 restarts, BUN_JSC_useFTLJIT=0", { BUN_JSC_useFTLJIT: "0" });
+  // pmtr runs without the DFG/FTL tiers (src/os/runtime-threads.ts); the runtime's defaults
+  // (every tier, and its helper threads) beside it.
+  await restarts("pmtr, 1000 restarts, PMTR_RUNTIME_THREADS=default", { PMTR_RUNTIME_THREADS: "default" });
   process.exit(0);
 }
 const dir = benchDir("memory-floor");
@@ -219,8 +221,8 @@ if (only === undefined || only === "daemons") {
   await pmtrIdle("pmtr, 1000 idle jobs", sleepJobs(1000, 1_800_000), { idle: true });
   await pmtrIdle("pmtr, 100 idle jobs with nice 5", sleepJobs(100, 1_200_000, ["nice 5"]));
   await pmtrIdle("pmtr, 100 idle jobs, -l FILE", sleepJobs(100, 1_900_000), { args: ["-l", "DIR/pmtr.log"] });
-  await pmtrIdle("pmtr, 100 jobs, BUN_JSC_useDFGJIT=0", sleepJobs(100, 1_300_000), { env: { BUN_JSC_useDFGJIT: "0" } });
-  await pmtrIdle("pmtr, 100 jobs, BUN_JSC_useFTLJIT=0", sleepJobs(100, 1_400_000), { env: { BUN_JSC_useFTLJIT: "0" } });
+  await pmtrIdle("pmtr, 100 jobs, PMTR_RUNTIME_THREADS=default", sleepJobs(100, 1_300_000), { env: { PMTR_RUNTIME_THREADS: "default" } });
+  await pmtrIdle("pmtr, 100 jobs, BUN_JSC_useBaselineJIT=0", sleepJobs(100, 1_400_000), { env: { BUN_JSC_useBaselineJIT: "0" } });
   // No interpreter-only variant (BUN_JSC_useJIT=0): bun:ffi refuses to work without the JIT,
   // and pmtr cannot start without it.
   await supervisordIdle(sleepJobs(100, 1_600_000));
