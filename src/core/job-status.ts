@@ -11,7 +11,11 @@ import type { ExitRecord, JobState, JobStatus } from "./status.ts";
  *  makes it a success (SPEC §10). */
 const START_MARGIN_MS = 5_000;
 
-export function jobStatus(spec: JobSpec, job: Job, now: number, wallNow: number, statusText: string | null = null): JobStatus {
+/** "14:02" for an epoch time, local: the OS side gives one that does not load the runtime's
+ *  time-zone support (os/local-time.ts); the default, Date's, is for tests. */
+export type LocalClock = (epochMs: number) => string;
+
+export function jobStatus(spec: JobSpec, job: Job, now: number, wallNow: number, statusText: string | null = null, clock: LocalClock = dateClock): JobStatus {
   const epoch = (mono: number) => Math.round(wallNow - (now - mono));
   const run = job.run;
   const history = job.history;
@@ -23,7 +27,7 @@ export function jobStatus(spec: JobSpec, job: Job, now: number, wallNow: number,
   return {
     name: spec.name,
     state: stateOf(job),
-    reason: reasonOf(spec, job, now, wallNow),
+    reason: reasonOf(spec, job, now, wallNow, clock),
     enabled: job.override === "started" || (job.override !== "stopped" && !spec.disabled),
     pid,
     sinceStartMs: lastStart === null ? null : Math.round(now - lastStart),
@@ -59,7 +63,7 @@ export function stateOf(job: Job): JobState {
 }
 
 /** The INFO sentence (SPEC §10's examples). */
-export function reasonOf(spec: JobSpec, job: Job, now: number, wallNow: number): string {
+export function reasonOf(spec: JobSpec, job: Job, now: number, wallNow: number, clock: LocalClock = dateClock): string {
   const run = job.run;
   const history = job.history;
   switch (run.kind) {
@@ -158,8 +162,8 @@ function ceilSec(ms: number): number {
   return Math.ceil(ms / 1000) * 1000;
 }
 
-/** "14:02", local time. */
-function clock(epochMs: number): string {
+/** "14:02", local time, by Date (loads ICU's time zones: see LocalClock). */
+function dateClock(epochMs: number): string {
   const d = new Date(epochMs);
   return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }

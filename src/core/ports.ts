@@ -32,6 +32,9 @@ export interface Ports {
   start(job: JobSpec): Promise<StartOutcome>;
   /** Wall-clock epoch milliseconds, for the times status shows. */
   wallClock(): number;
+  /** "HH:MM" local time of an epoch time, for status sentences ("stopped by pmtr stop at
+   *  14:02"); absent: Date's local time. */
+  readonly localClock?: (epochMs: number) => string;
   /** Send `signal` (a name such as "SIGTERM", "SIGQUIT") to the process group `pgid`, followed
    *  by SIGCONT for anything but SIGKILL (a stopped process acts on a signal only once
    *  continued); a group that is already gone is not an error. */

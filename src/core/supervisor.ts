@@ -279,13 +279,13 @@ export class Supervisor {
   snapshot(): JobStatus[] {
     const now = this.ports.now();
     const wall = this.ports.wallClock();
-    return [...this.slots.values()].map((slot) => jobStatus(slot.spec, slot.job, now, wall, slot.statusText ?? null));
+    return [...this.slots.values()].map((slot) => jobStatus(slot.spec, slot.job, now, wall, slot.statusText ?? null, this.ports.localClock));
   }
 
   /** One job's status, or null. */
   statusOf(name: string): JobStatus | null {
     const slot = this.slots.get(name);
-    return slot === undefined ? null : jobStatus(slot.spec, slot.job, this.ports.now(), this.ports.wallClock(), slot.statusText ?? null);
+    return slot === undefined ? null : jobStatus(slot.spec, slot.job, this.ports.now(), this.ports.wallClock(), slot.statusText ?? null, this.ports.localClock);
   }
 
   /** The current definitions, in file order (for `pmtr -t --diff`: planReload(jobs(), new)). */

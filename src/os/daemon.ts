@@ -17,9 +17,8 @@
 // The child acquires the pidfile itself, so the pidfile names the process that supervises.
 
 import { closeSync, fstatSync, openSync, readdirSync, writeSync } from "node:fs";
-import { libc } from "./libc.ts";
+import { libc, O_CLOEXEC } from "./libc.ts";
 
-const O_CLOEXEC = 0o2000000;
 
 /** The marker: its value is the fd of the verdict channel in the child. */
 export const DAEMON_CHILD_VAR = "PMTR_DAEMON_CHILD";

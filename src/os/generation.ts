@@ -13,6 +13,7 @@ import { isRunningPmtr } from "./pidfile.ts";
 import { readStatFields } from "./proc-stat.ts";
 import { beginEscalation, isKillDue, killSent } from "../core/escalation.ts";
 import { msg } from "../core/messages.ts";
+import { O_CLOEXEC } from "./libc.ts";
 import { groupAlive, signalGroup } from "./process-group.ts";
 
 export interface RecordedJob {
@@ -61,7 +62,6 @@ function processGroup(pid: number): number | null {
 // an entry left for a process that has gone no longer matches its recorded start time, and the
 // reader ignores it, as it ignores a recycled pid.
 
-const O_CLOEXEC = 0o2000000;
 /** Slots in a new file, and the fewest kept when shrinking. */
 const MIN_SLOTS = 64;
 /** Bytes per slot, separator included, unless an entry needs more. */

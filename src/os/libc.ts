@@ -45,6 +45,9 @@ function open() {
     clock_gettime: { args: ["i32", "ptr"], returns: "i32" },
     // local-time.ts: syslog's and -l's timestamps without ICU's time zones.
     localtime_r: { args: ["ptr", "ptr"], returns: "ptr" },
+    // log/fs-identity.ts: a job's rotated files created and renamed as its user.
+    setfsuid: { args: ["u32"], returns: "i32" },
+    setfsgid: { args: ["u32"], returns: "i32" },
   }).symbols;
 }
 
@@ -60,6 +63,10 @@ export function lastErrno(): number {
   const p = libc().__errno_location();
   return p === null ? 0 : read.i32(p, 0);
 }
+
+/** open(2)/pipe2(2) flag, the same on x86_64 and aarch64. Bun's node:fs `constants` has no
+ *  O_CLOEXEC (Bun sets it on every fd it opens; an explicit flag says so where it matters). */
+export const O_CLOEXEC = 0o2000000;
 
 /** strerror's text, e.g. "No such file or directory"; the one errno-to-text of pmtr. */
 export function errnoText(errno: number): string {

@@ -17,7 +17,7 @@
 
 import { ptr } from "bun:ffi";
 import { constants, fstatSync, openSync, writeSync } from "node:fs";
-import { lastErrno, libc as openLibc } from "./libc.ts";
+import { lastErrno, libc as openLibc, O_CLOEXEC } from "./libc.ts";
 
 /** Bounds of the queue of lines waiting for a stderr that does not keep up. */
 export const MAX_QUEUED_LINES = 1000;
@@ -45,7 +45,6 @@ type Attempt = number | "busy" | "gone";
 
 // Not in node:fs `constants` under Bun's types or at run time (Bun's openSync sets it anyway;
 // written out so the intent does not rest on that).
-const O_CLOEXEC = 0o2000000;
 const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
 const EAGAIN = 11;

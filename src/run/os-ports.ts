@@ -5,6 +5,7 @@
 
 import type { Ports } from "../core/ports.ts";
 import { createDependsDigest } from "../os/depends-digest.ts";
+import { localTime } from "../os/local-time.ts";
 import { groupAlive, signalGroup } from "../os/process-group.ts";
 import { errorText } from "./settle-timer.ts";
 
@@ -29,6 +30,10 @@ export function createOsPorts(opts: OsPortsOptions): Ports {
   return {
     now: () => performance.now(),
     wallClock: () => Date.now(),
+    localClock: (epochMs) => {
+      const t = localTime(epochMs);
+      return `${String(t.hour).padStart(2, "0")}:${String(t.minute).padStart(2, "0")}`;
+    },
     start: opts.start,
     ...(opts.runChanged ? { runChanged: opts.runChanged } : {}),
     ...(opts.jobEvent ? { jobEvent: opts.jobEvent } : {}),

@@ -11,6 +11,7 @@
 // written blocking (the README says so).
 
 import { constants, fstatSync, openSync, writeSync } from "node:fs";
+import { O_CLOEXEC } from "../libc.ts";
 
 const RETRY_MS = 5;
 const PREFIX_SEPARATOR = new TextEncoder().encode(" | ");
@@ -35,7 +36,7 @@ function writableFd(fd: number): number {
   try {
     const st = fstatSync(fd);
     if (st.isFile() || st.isSocket()) return fd;
-    return openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY | constants.O_CLOEXEC);
+    return openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY | O_CLOEXEC);
   } catch {
     return fd;
   }

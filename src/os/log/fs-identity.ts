@@ -6,16 +6,9 @@
 // inside `action` and nothing else pmtr does. Supplementary groups are not switched: access
 // through a group other than the user's primary one is refused (documented in pmtr.conf(5)).
 
-import { dlopen } from "bun:ffi";
-import { libcPath } from "../libc-path.ts";
+import { libc } from "../libc.ts";
 import { lookupUser } from "../users.ts";
 
-const openLibc = () =>
-  dlopen(libcPath(), {
-    setfsuid: { args: ["u32"], returns: "i32" },
-    setfsgid: { args: ["u32"], returns: "i32" },
-  }).symbols;
-let libc: ReturnType<typeof openLibc> | undefined;
 
 export interface FsIdentity {
   readonly uid: number;
@@ -33,15 +26,15 @@ export function jobFsIdentity(user: string | null): FsIdentity | null | "unknown
 /** Runs `action` (synchronous file calls only) as `identity`; pmtr's own identity after. */
 export function asIdentity<T>(identity: FsIdentity | null, action: () => T): T {
   if (identity === null) return action();
-  libc ??= openLibc();
+  const c = libc();
   const uid = process.geteuid?.() ?? 0;
   const gid = process.getegid?.() ?? 0;
-  libc.setfsgid(identity.gid);
-  libc.setfsuid(identity.uid);
+  c.setfsgid(identity.gid);
+  c.setfsuid(identity.uid);
   try {
     return action();
   } finally {
-    libc.setfsuid(uid);
-    libc.setfsgid(gid);
+    c.setfsuid(uid);
+    c.setfsgid(gid);
   }
 }

@@ -38,11 +38,7 @@ function compile() {
     pmtr_read: { args: ["i64", "ptr", "i64"], returns: "i64" },
     pmtr_close: { args: ["i64"], returns: "i64" },
   });
-  // glibc 2.34+ and musl have the pthread functions in libc itself.
-  const threads = dlopen(libcPath(), {
-    pthread_create: { args: ["ptr", "ptr", "ptr", "ptr"], returns: "i32" },
-    pthread_detach: { args: ["u64"], returns: "i32" },
-  }).symbols;
+  const threads = openPthreads();
   const c = libc();
   lib.symbols.pmtr_reader_init(
     functionPointer(c.syscall),
@@ -51,6 +47,25 @@ function compile() {
     functionPointer(threads.pthread_detach),
   );
   return lib.symbols;
+}
+
+/** pthread_create and pthread_detach: in libc itself since glibc 2.34 (and always in musl), in
+ *  libpthread.so.0 before (Debian 11, Ubuntu 20.04). Not in libc.ts's binding, whose dlopen
+ *  would fail as a whole on such a libc for want of them. */
+function openPthreads() {
+  const symbols = {
+    pthread_create: { args: ["ptr", "ptr", "ptr", "ptr"], returns: "i32" },
+    pthread_detach: { args: ["u64"], returns: "i32" },
+  } as const;
+  try {
+    return dlopen(libcPath(), symbols).symbols;
+  } catch (inLibc) {
+    try {
+      return dlopen("libpthread.so.0", symbols).symbols;
+    } catch {
+      throw inLibc;
+    }
+  }
 }
 
 let compiled: ReturnType<typeof compile> | undefined;

@@ -6,11 +6,12 @@
 // file can come between a rename and the open of the new F.
 
 import { closeSync, constants, existsSync, fstatSync, openSync, renameSync, writeSync } from "node:fs";
+import { O_CLOEXEC } from "../libc.ts";
 import { asIdentity, type FsIdentity } from "./fs-identity.ts";
 
 const NEWLINE = 0x0a;
 const EMPTY = new Uint8Array(0);
-const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_CLOEXEC;
+const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | O_CLOEXEC;
 
 export interface RotateLimits {
   readonly maxBytes: number;
@@ -21,7 +22,7 @@ export interface RotateLimits {
 /** A write that failed part way: `written` bytes of the input are in the file (or an earlier
  *  one), the rest is still the caller's to write again. */
 export class AppendError extends Error {
-  constructor(readonly written: number, readonly cause: unknown) {
+  constructor(readonly written: number, override readonly cause: unknown) {
     super((cause as Error)?.message ?? String(cause));
   }
 }
