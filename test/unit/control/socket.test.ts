@@ -22,7 +22,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "pmtr-ctl-"));
   path = join(dir, "pmtr.sock");
   target = new FakeTarget([
-    job("web", { pid: 4242, sinceStartMs: 125_000, restarts: 1, reason: "up 2m05s", lastExit: { kind: "signaled", signal: "SIGTERM", atMs: 1_000, ranMs: 60_000 } }),
+    job("web", { pid: 4194305, sinceStartMs: 125_000, restarts: 1, reason: "up 2m05s", lastExit: { kind: "signaled", signal: "SIGTERM", atMs: 1_000, ranMs: 60_000 } }),
     job("off", { state: "disabled", enabled: false, pid: null, reason: "disabled in pmtr.conf:12" }),
   ]);
   server = null;
@@ -104,9 +104,9 @@ describe("status", () => {
     const { code, out, err } = await client({ op: "status", names: [] });
     expect(err).toBe("");
     expect(out).toBe(
-      "NAME  STATE     PID   RESTARTS  LAST EXIT  INFO\n" +
-      "web   running   4242  1         SIGTERM    up 2m05s\n" +
-      "off   disabled  -     0         -          disabled in pmtr.conf:12\n",
+      "NAME  STATE     PID      RESTARTS  LAST EXIT  INFO\n" +
+      "web   running   4194305  1         SIGTERM    up 2m05s\n" +
+      "off   disabled  -        0         -          disabled in pmtr.conf:12\n",
     );
     expect(code).toBe(0);
     expect((await client({ op: "status", names: ["web"] })).code).toBe(0);
@@ -132,7 +132,7 @@ describe("status", () => {
     await start();
     const { code, out } = await client({ op: "status", names: ["web"] });
     expect(code).toBe(0);
-    expect(out.split("\n").slice(0, 3)).toEqual(["web", "  state       running: up 2m05s", "  pid         4242"]);
+    expect(out.split("\n").slice(0, 3)).toEqual(["web", "  state       running: up 2m05s", "  pid         4194305"]);
     expect(out).toContain("  command     /bin/web\n");
   });
 
@@ -150,11 +150,11 @@ describe("status", () => {
     expect(code).toBe(0);
     expect(JSON.parse(out)).toEqual({
       jobs: [{
-        name: "web", state: "running", reason: "up 2m05s", enabled: true, pid: 4242, uptimeSec: 125, startedAt: null, restarts: 1,
+        name: "web", state: "running", reason: "up 2m05s", enabled: true, pid: 4194305, uptimeSec: 125, startedAt: null, restarts: 1,
         lastExit: { kind: "signaled", signal: "SIGTERM", atMs: 1000, ranMs: 60000 }, lastStartError: null, nextRestartAt: null, exits: [],
         ready: true, statusText: null, cmd: "/bin/web", argv: ["/bin/web"], user: null, dir: "/", out: "/dev/null", err: "/dev/null",
         source: { file: "/etc/pmtr.conf", line: 1 },
-        usage: null, // pid 4242 is not a process group of this test
+        usage: null, // no process has that pid: above the kernel's PID_MAX_LIMIT (2^22)
       }],
       unknown: [],
     });
@@ -167,7 +167,7 @@ describe("actions", () => {
     target.update("off", { state: "stopped" });
     target.act = (op, names) => setTimeout(() => { target.update(names[0]!, { state: "running", pid: 777 }); server!.changed(); }, 20);
     const { code, out, err } = await client({ op: "start", names: ["off", "web"] });
-    expect({ code, out, err }).toEqual({ code: 0, out: "off: started [777]\nweb: already running [4242]\n", err: "" });
+    expect({ code, out, err }).toEqual({ code: 0, out: "off: started [777]\nweb: already running [4194305]\n", err: "" });
     expect(target.calls).toEqual(["start off"]);
   });
 
