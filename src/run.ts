@@ -41,7 +41,7 @@ export async function run(args: readonly string[]): Promise<number> {
 async function check(options: Options): Promise<number> {
   // Loaded here, not at the top: the configuration modules (zod's schemas are built when they
   // load) cost a client command like `pmtr status` several MB it does not need.
-  const { readConfigFile } = await import("./os/config-file.ts");
+  const { readConfigFile } = await import("./os/config/config-file.ts");
   const { describeJob } = await import("./config/describe.ts");
   const loaded = readConfigFile(options.configPath, { enforceOwnership: process.getuid?.() === 0 });
   if (!loaded.ok) {
@@ -58,7 +58,7 @@ async function check(options: Options): Promise<number> {
     }
     await write(Bun.stdout, diff.lines.map((l) => `${l}\n`).join(""));
   }
-  const { runtimeWarnings } = await import("./os/check-warnings.ts");
+  const { runtimeWarnings } = await import("./os/config/check-warnings.ts");
   const warnings = runtimeWarnings(loaded.config);
   if (warnings.length > 0) await write(Bun.stderr, warnings.map((w) => `${w}\n`).join(""));
   return EXIT.ok;

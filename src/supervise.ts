@@ -22,23 +22,23 @@ import { msg } from "./core/messages.ts";
 import { shutdownBoundMs } from "./core/shutdown-bound.ts";
 import { Supervisor } from "./core/supervisor.ts";
 import { EXIT } from "./exit.ts";
-import { readConfigFile } from "./os/config-file.ts";
-import { watchConfig } from "./os/config-watch.ts";
-import { createRecorder, recordPath, stopPreviousGeneration } from "./os/generation.ts";
-import { detach, takeDaemonChild } from "./os/daemon.ts";
-import { createHookRunner } from "./os/hooks.ts";
-import { createLogger } from "./os/logger.ts";
-import { acquireInstanceLock } from "./os/instance-lock.ts";
+import { readConfigFile } from "./os/config/config-file.ts";
+import { watchConfig } from "./os/config/config-watch.ts";
+import { createRecorder, recordPath, stopPreviousGeneration } from "./os/self/generation.ts";
+import { detach, takeDaemonChild } from "./os/self/daemon.ts";
+import { createHookRunner } from "./os/spawn/hooks.ts";
+import { createLogger } from "./os/log/logger.ts";
+import { acquireInstanceLock } from "./os/self/instance-lock.ts";
 import { detachArgs } from "./os/log/detach-log.ts";
 import { createJobOutputs } from "./os/log/job-outputs.ts";
 import { openLogFile } from "./os/log/log-file.ts";
-import { acquirePidfile } from "./os/pidfile.ts";
-import { becomeSubreaper, reapOrphans } from "./os/reaper.ts";
+import { acquirePidfile } from "./os/self/pidfile.ts";
+import { becomeSubreaper, reapOrphans } from "./os/proc/reaper.ts";
 import { createReadiness } from "./os/probe/readiness.ts";
-import { prestartRuntimeThreads, reexecWithRuntimeOptions } from "./os/runtime-threads.ts";
-import { createNotifier } from "./os/sd-notify.ts";
-import { installSignals } from "./os/signals.ts";
-import { createSpawner, spawnRoutineProblem } from "./os/spawn.ts";
+import { prestartRuntimeThreads, reexecWithRuntimeOptions } from "./os/self/runtime-threads.ts";
+import { createNotifier } from "./os/self/sd-notify.ts";
+import { installSignals } from "./os/self/signals.ts";
+import { createSpawner, spawnRoutineProblem } from "./os/spawn/index.ts";
 import { createAnnouncer } from "./run/announce.ts";
 import { createReloader } from "./run/config-reload.ts";
 import { DependsWatches } from "./run/depends-watches.ts";
@@ -49,14 +49,14 @@ import { errorText, settled } from "./run/settle-timer.ts";
 const OUTPUT_DRAIN_MS = 1000;
 
 export async function supervise(options: Options, args: readonly string[]): Promise<number> {
-  // First, before the environment is read and changed (src/os/runtime-threads.ts).
+  // First, before the environment is read and changed (src/os/self/runtime-threads.ts).
   reexecWithRuntimeOptions();
   const daemonChild = takeDaemonChild();
   const isPid1 = process.pid === 1;
   // Without -F the command detaches; as PID 1 there is nothing to detach from (SPEC §9).
   if (!options.foreground && !isPid1 && daemonChild === null) return detach(detachArgs(args, options, (t) => process.stderr.write(t)));
 
-  // Before any job can use up a task limit (issue 12, fault 1; src/os/runtime-threads.ts).
+  // Before any job can use up a task limit (issue 12, fault 1; src/os/self/runtime-threads.ts).
   await prestartRuntimeThreads();
   // Before anything is spawned: reading NOTIFY_SOCKET also removes it from our environment.
   const notifier = createNotifier();

@@ -44,7 +44,7 @@ export function assemble(main: ParsedFile, included: readonly ParsedFile[]): Par
 const NO_AFTER: JobSpec["after"] = Object.freeze([]);
 
 /** A job with no `after` and no instances is its parsed spec itself: the parse cache
- *  (os/config-file.ts) holds that one anyway, and a copy per job was ~0.3 KB more for as long
+ *  (os/config/config-file.ts) holds that one anyway, and a copy per job was ~0.3 KB more for as long
  *  as pmtr runs. */
 function expand(job: FinishedJob, after: JobSpec["after"]): JobSpec[] {
   if (job.instances === null && after.length === 0 && job.spec.after.length === 0) return [job.spec];

@@ -7,7 +7,7 @@
 //   NAME='literal'            quotes hold the value exactly, spaces and # included; no escapes
 //   NAME="literal"
 //
-// Pure; src/os/env-files.ts reads the file. Values may be secrets, so no message ever shows one
+// Pure; src/os/config/env-files.ts reads the file. Values may be secrets, so no message ever shows one
 // (nor a malformed line, which may be a value that lost its name).
 
 export type EnvFileResult =

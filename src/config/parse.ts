@@ -1,5 +1,5 @@
 // parseConfig: the text of a configuration file (and of the files it includes) -> a frozen
-// Config, or every error in all of them. Pure: no I/O; src/os/config-file.ts reads the files,
+// Config, or every error in all of them. Pure: no I/O; src/os/config/config-file.ts reads the files,
 // expands the `include` patterns and checks ownership, then calls parseFile and assemble.
 
 import { assemble } from "./assemble.ts";

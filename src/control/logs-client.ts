@@ -8,7 +8,7 @@
 // its start) and `copytruncate` (the file shrank: read again from its start).
 
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
-import { readConfigFile } from "../os/config-file.ts";
+import { readConfigFile } from "../os/config/config-file.ts";
 import { lastLines } from "./logs-tail.ts";
 import { outputPlace } from "./logs-where.ts";
 import { CLIENT_EXIT } from "./status-format.ts";

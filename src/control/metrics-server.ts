@@ -10,7 +10,7 @@ import { constants } from "node:os";
 import type { Server } from "bun";
 import { metricsMsg } from "../core/messages.ts";
 import type { ExitStatus } from "../core/ports.ts";
-import { GroupUsageCache } from "../os/proc-groups.ts";
+import { GroupUsageCache } from "../os/proc/proc-groups.ts";
 import { formatMetrics, METRICS_CONTENT_TYPE, type MetricsJob } from "./metrics-format.ts";
 import { readiness } from "./readyz-format.ts";
 import type { ControlLog, JobStatus } from "./target.ts";

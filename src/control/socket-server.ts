@@ -4,7 +4,7 @@
 
 import { closeSync, lstatSync, openSync, unlinkSync } from "node:fs";
 import type { Socket, UnixSocketListener } from "bun";
-import { GroupUsageCache } from "../os/proc-groups.ts";
+import { GroupUsageCache } from "../os/proc/proc-groups.ts";
 import { ChangeWaiter } from "./change-waiter.ts";
 import { decodeRequest, encode, MAX_MESSAGE_BYTES, type ControlRequest, type ControlResponse } from "./protocol.ts";
 import { handleRequest } from "./request-handler.ts";

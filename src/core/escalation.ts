@@ -1,7 +1,7 @@
 // The one stop escalation (SPEC §5, §11): the stop signal to the process group now (the port
 // sends SIGCONT after it), then SIGKILL to the group at the stop timeout if anything of it is
 // left. The job state table (transition.ts, state `stopping`) and the cleanup of a crashed
-// pmtr's jobs (os/generation.ts) both go through these three steps, so they cannot drift apart.
+// pmtr's jobs (os/self/generation.ts) both go through these three steps, so they cannot drift apart.
 
 export interface Escalation {
   /** The stop signal sent first ("SIGTERM", or the job's `stop signal`). */

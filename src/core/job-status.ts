@@ -12,7 +12,7 @@ import type { ExitRecord, JobState, JobStatus } from "./status.ts";
 const START_MARGIN_MS = 5_000;
 
 /** "14:02" for an epoch time, local: the OS side gives one that does not load the runtime's
- *  time-zone support (os/local-time.ts); the default, Date's, is for tests. */
+ *  time-zone support (os/log/local-time.ts); the default, Date's, is for tests. */
 export type LocalClock = (epochMs: number) => string;
 
 export function jobStatus(spec: JobSpec, job: Job, now: number, wallNow: number, statusText: string | null = null, clock: LocalClock = dateClock): JobStatus {

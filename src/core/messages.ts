@@ -58,7 +58,7 @@ export function seconds(ms: number): string {
   return `${Math.round(ms / 1000)} s`;
 }
 
-/** SPEC §14 `on exit` / `on fail` hooks (src/os/hooks.ts). */
+/** SPEC §14 `on exit` / `on fail` hooks (src/os/spawn/hooks.ts). */
 export const hookMsg = {
   running: (name: string, kind: string, pid: number, coalesced: number) =>
     `running on ${kind} hook of job ${name} [${pid}]${coalesced > 0 ? ` (${coalesced} earlier ${coalesced === 1 ? "event" : "events"} coalesced into this one)` : ""}`,

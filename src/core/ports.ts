@@ -57,7 +57,7 @@ export interface Ports {
    *  health checks on `running`, both end otherwise). Optional; must not throw or block. */
   runChanged?(spec: JobSpec, run: Run): void;
   /** A job's process (the group leader) was started as `pid` / has exited: the job record for
-   *  crash recovery (os/generation.ts) follows these, one entry per event, instead of being
+   *  crash recovery (os/self/generation.ts) follows these, one entry per event, instead of being
    *  rebuilt from every job (issue 10). Optional; must not throw or block. */
   leaderStarted?(name: string, pid: number): void;
   leaderExited?(pid: number): void;

@@ -1,7 +1,7 @@
 // What follows a change of job states, once per burst: a UDP report, pending control requests,
 // and sd_notify (READY once the initial start is complete, STATUS afterwards). The job record
 // for crash recovery is not here: it follows each start and exit (Ports.leaderStarted/
-// leaderExited, os/generation.ts), so a burst does not rewrite it from every job.
+// leaderExited, os/self/generation.ts), so a burst does not rewrite it from every job.
 
 import type { Supervisor } from "../core/supervisor.ts";
 

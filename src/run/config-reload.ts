@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import type { Config } from "../config/model.ts";
 import type { ReloadOutcome } from "../control/target.ts";
 import type { LogLevel } from "../core/ports.ts";
-import { readConfigFile } from "../os/config-file.ts";
+import { readConfigFile } from "../os/config/config-file.ts";
 
 export interface ReloaderOptions {
   readonly configPath: string;

@@ -2,7 +2,7 @@
 // supervisor's list after each applied configuration; a settled change is passed on.
 
 import type { LogLevel } from "../core/ports.ts";
-import { watchFile, type FileWatch } from "../os/watch.ts";
+import { watchFile, type FileWatch } from "../os/watch/index.ts";
 import { settled } from "./settle-timer.ts";
 
 export class DependsWatches {

@@ -4,9 +4,9 @@
 // since they are assembled from several modules (outputs, readiness, spawner, hooks).
 
 import type { Ports } from "../core/ports.ts";
-import { createDependsDigest } from "../os/depends-digest.ts";
-import { localTime } from "../os/local-time.ts";
-import { groupAlive, signalGroup } from "../os/process-group.ts";
+import { createDependsDigest } from "../os/config/depends-digest.ts";
+import { localTime } from "../os/log/local-time.ts";
+import { groupAlive, signalGroup } from "../os/proc/process-group.ts";
 import { errorText } from "./settle-timer.ts";
 
 export interface OsPortsOptions {

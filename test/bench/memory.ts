@@ -207,7 +207,7 @@ async function restarts(label: string, env: Record<string, string> = {}): Promis
 console.log(`${machine()}; ${load()}; ${PMTR}`);
 if (only === "restarts") {
   await restarts("pmtr, 1000 restarts");
-  // pmtr runs without the DFG/FTL tiers (src/os/runtime-threads.ts); the runtime's defaults
+  // pmtr runs without the DFG/FTL tiers (src/os/self/runtime-threads.ts); the runtime's defaults
   // (every tier, and its helper threads) beside it.
   await restarts("pmtr, 1000 restarts, PMTR_RUNTIME_THREADS=default", { PMTR_RUNTIME_THREADS: "default" });
   process.exit(0);

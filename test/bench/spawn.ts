@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { makeJob } from "../../src/config/defaults.ts";
 import type { JobSpec } from "../../src/config/model.ts";
-import { createSpawner } from "../../src/os/spawn.ts";
+import { createSpawner } from "../../src/os/spawn/index.ts";
 
 const RUNS = 201;
 const WARMUP = 20;

@@ -6,7 +6,7 @@
 
 import { afterEach, expect, test } from "bun:test";
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, unlinkSync } from "node:fs";
-import { recordPath } from "../../src/os/generation.ts";
+import { recordPath } from "../../src/os/self/generation.ts";
 import { isAlive, join, Pmtr, PMTR, readOr, rmSync, runPmtr, tempDir, waitFor, writeConfig } from "../helpers.ts";
 
 const dirs: string[] = [];

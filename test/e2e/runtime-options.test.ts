@@ -1,4 +1,4 @@
-// The runtime options the daemon executes itself with (src/os/runtime-threads.ts): the thread
+// The runtime options the daemon executes itself with (src/os/self/runtime-threads.ts): the thread
 // options of issue 12 and, for memory (issue 11), the optimizing JIT tiers off. They are in
 // effect in the daemon (its exec-time environment holds them), never in its jobs, and an
 // operator's PMTR_RUNTIME_THREADS=default leaves the runtime as it is.

@@ -1,5 +1,5 @@
 // "stopped by pmtr stop at 14:02" (SPEC §10) is pmtr's local time, TZ included, read through
-// libc's localtime_r (os/local-time.ts) rather than Date's (which loads ICU's time zones: ~2.6
+// libc's localtime_r (os/log/local-time.ts) rather than Date's (which loads ICU's time zones: ~2.6
 // MB). A POSIX TZ string needs no tzdata: PMT-5:30 is UTC+5:30, never the machine's zone.
 
 import { expect, test } from "bun:test";

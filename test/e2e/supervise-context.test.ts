@@ -30,7 +30,7 @@ const statusField = (status: string, name: string) => status.match(new RegExp(`^
 const limitsLine = (limits: string, name: string) => limits.split("\n").find((l) => l.startsWith(name))?.slice(26).trim().split(/\s+/).slice(0, 2);
 const environ = (text: string) => Object.fromEntries(text.split("\0").filter(Boolean).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 /** pmtr's environment as its jobs inherit it: /proc/PID/environ less the runtime options pmtr
- *  executed itself with and removed at once (src/os/runtime-threads.ts). */
+ *  executed itself with and removed at once (src/os/self/runtime-threads.ts). */
 const pmtrEnviron = (pid: number) => Object.fromEntries(Object.entries(environ(readFileSync(`/proc/${pid}/environ`, "utf8"))).filter(([k]) => !k.startsWith("BUN_JSC_")));
 
 /** A directory the probe can write its report into, even as nobody. */
@@ -108,7 +108,7 @@ job {
         // on the test's thread, whose mask Bun.spawn passes on), so the job's clean one is pmtr's doing.
         expect(BigInt(`0x${statusField(readFileSync("/proc/self/status", "utf8"), "SigBlk")}`) & 0x8000800n).toBe(0x8000800n);
         // (pmtr's own fd 7 is gone by now: Bun marks inherited fds close-on-exec, and pmtr
-        // executes itself once at start, src/os/runtime-threads.ts. The job's fds are checked below.)
+        // executes itself once at start, src/os/self/runtime-threads.ts. The job's fds are checked below.)
 
         expect(ctx.cwd).toBe(work);
         expect(ctx.env).toEqual({ ...pmtrEnv, PROBE_A: "again", PROBE_B: "two words" });

@@ -2,7 +2,7 @@
 // `TasksMax=` (cgroup pids.max) a job that forks up to the limit leaves no room for a thread,
 // and the Bun runtime aborts when it fails to create one it needs (measured: the first
 // `check http` after the limit hung, and pmtr died 11 s later with SIGABRT, every job left
-// unsupervised). pmtr creates those threads at start-up (src/os/runtime-threads.ts).
+// unsupervised). pmtr creates those threads at start-up (src/os/self/runtime-threads.ts).
 //
 // Needs root, the cgroup pids controller (v1 or v2; the test sets up its own group), and
 // prlimit and setpriv (Debian package util-linux) for the RLIMIT_NPROC case.

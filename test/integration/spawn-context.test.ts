@@ -12,9 +12,9 @@ import { join } from "node:path";
 import { makeJob } from "../../src/config/defaults.ts";
 import type { JobSpec } from "../../src/config/model.ts";
 import type { ExitStatus } from "../../src/core/ports.ts";
-import { jobEnvironment } from "../../src/os/job-env.ts";
+import { jobEnvironment } from "../../src/os/spawn/job-env.ts";
 import { libcPath } from "../../src/os/libc-path.ts";
-import { createSpawner, type Spawner } from "../../src/os/spawn.ts";
+import { createSpawner, type Spawner } from "../../src/os/spawn/index.ts";
 import { FIXTURES, isAlive, tempDir, waitFor } from "../helpers.ts";
 
 const PROBE = readFileSync(join(FIXTURES, "probe.sh"), "utf8");

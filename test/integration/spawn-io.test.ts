@@ -8,7 +8,7 @@ import { closeSync, readFileSync, readSync, writeSync } from "node:fs";
 import { makeJob } from "../../src/config/defaults.ts";
 import type { ExitStatus } from "../../src/core/ports.ts";
 import { libcPath } from "../../src/os/libc-path.ts";
-import { createSpawner } from "../../src/os/spawn.ts";
+import { createSpawner } from "../../src/os/spawn/index.ts";
 import { waitFor } from "../helpers.ts";
 
 const libc = dlopen(libcPath(), { pipe2: { args: ["ptr", "i32"], returns: "i32" } }).symbols;

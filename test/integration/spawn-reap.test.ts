@@ -6,8 +6,8 @@ import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { makeJob } from "../../src/config/defaults.ts";
 import type { ExitStatus } from "../../src/core/ports.ts";
-import { reapOrphans } from "../../src/os/reaper.ts";
-import { createSpawner } from "../../src/os/spawn.ts";
+import { reapOrphans } from "../../src/os/proc/reaper.ts";
+import { createSpawner } from "../../src/os/spawn/index.ts";
 import { waitFor } from "../helpers.ts";
 
 const isZombie = (pid: number) => /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));

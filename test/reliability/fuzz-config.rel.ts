@@ -8,7 +8,7 @@ import { afterAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { parseConfig } from "../../src/config/index.ts";
 import type { Config } from "../../src/config/model.ts";
-import { MAX_CONFIG_BYTES, readConfigFile } from "../../src/os/config-file.ts";
+import { MAX_CONFIG_BYTES, readConfigFile } from "../../src/os/config/config-file.ts";
 import { join, PMTR, rmSync, tempDir } from "../helpers.ts";
 import { badErrorLines, fuzzCase, LONG, Rand, report, SEED } from "./lib.ts";
 

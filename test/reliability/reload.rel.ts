@@ -10,7 +10,7 @@
 
 import { afterAll, expect, test } from "bun:test";
 import { readdirSync, renameSync, writeFileSync } from "node:fs";
-import { readConfigFile } from "../../src/os/config-file.ts";
+import { readConfigFile } from "../../src/os/config/config-file.ts";
 import {
   cleanupPmtr, cmdlineOf, FIXTURES, isAlive, join, Pmtr, pidsWithArg, procStat, rmSync, startedPids, tempDir, waitFor, writeConfig,
 } from "../helpers.ts";

@@ -6,7 +6,7 @@
 
 import { existsSync, mkdirSync } from "node:fs";
 import type { Options } from "../../cli.ts";
-import { DEFAULT_SYSLOG_PATH } from "../syslog.ts";
+import { DEFAULT_SYSLOG_PATH } from "./syslog.ts";
 
 export const ROOT_LOG_FILE = "/var/log/pmtr.log";
 

@@ -7,7 +7,7 @@
 // through a group other than the user's primary one is refused (documented in pmtr.conf(5)).
 
 import { libc } from "../libc.ts";
-import { lookupUser } from "../users.ts";
+import { lookupUser } from "../spawn/users.ts";
 
 
 export interface FsIdentity {

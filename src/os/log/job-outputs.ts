@@ -12,7 +12,7 @@ import { closeSync, statSync } from "node:fs";
 import type { JobSpec } from "../../config/model.ts";
 import { msg } from "../../core/messages.ts";
 import type { LogLevel, StartOutcome } from "../../core/ports.ts";
-import { shownPath } from "../job-env.ts";
+import { shownPath } from "../spawn/job-env.ts";
 import { osError } from "../libc.ts";
 import { openConsoleWriter, type ConsoleWriter } from "./console-writer.ts";
 import { jobFsIdentity, type FsIdentity } from "./fs-identity.ts";

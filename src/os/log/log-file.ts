@@ -6,7 +6,7 @@
 import { closeSync, constants, openSync, writeSync } from "node:fs";
 import type { LogLevel } from "../../core/ports.ts";
 import { O_CLOEXEC, osError } from "../libc.ts";
-import { sanitize, syslogTimestamp } from "../syslog.ts";
+import { sanitize, syslogTimestamp } from "./syslog.ts";
 
 const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | O_CLOEXEC;
 

@@ -6,7 +6,7 @@
 import { appendFileSync } from "node:fs";
 import type { JobSpec } from "../../config/model.ts";
 import type { StartOutcome } from "../../core/ports.ts";
-import { shownPath } from "../job-env.ts";
+import { shownPath } from "../spawn/job-env.ts";
 import { asIdentity, jobFsIdentity } from "./fs-identity.ts";
 import type { RotatingFile } from "./rotating-file.ts";
 

@@ -7,7 +7,7 @@
 import type { JobSpec } from "../../config/model.ts";
 import type { ExitStatus, StartOutcome } from "../../core/ports.ts";
 import { NotifyHub } from "../notify/hub.ts";
-import { lookupUser } from "../users.ts";
+import { lookupUser } from "../spawn/users.ts";
 import { notMet, MET, type ProbeResult } from "./result.ts";
 import { ProbeWatcher, type ProbeTarget } from "./watcher.ts";
 

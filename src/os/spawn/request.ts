@@ -7,9 +7,9 @@ import { ptr } from "bun:ffi";
 import { statSync } from "node:fs";
 import type { JobSpec, Rlimit } from "../../config/model.ts";
 import { errnoText, libc } from "../libc.ts";
-import { envStrings, jobEnvironment, shownPath } from "../job-env.ts";
-import { rootInputRefusal } from "../root-only.ts";
-import { groupList, lookupUser, type User } from "../users.ts";
+import { envStrings, jobEnvironment, shownPath } from "./job-env.ts";
+import { rootInputRefusal } from "../config/root-only.ts";
+import { groupList, lookupUser, type User } from "./users.ts";
 
 /** Slot numbers: the R_* enum of spawn.c, in the same order. */
 const SLOTS = [

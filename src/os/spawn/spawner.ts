@@ -15,9 +15,9 @@
 import { makeJob } from "../../config/defaults.ts";
 import type { JobSpec } from "../../config/model.ts";
 import type { ExitStatus, StartOutcome } from "../../core/ports.ts";
-import { withEnvFiles } from "../env-files.ts";
+import { withEnvFiles } from "../config/env-files.ts";
 import { errnoText, lastErrno, libc } from "../libc.ts";
-import { createLineSplitter } from "../line-splitter.ts";
+import { createLineSplitter } from "../log/line-splitter.ts";
 import { track } from "./children.ts";
 import { spawnRoutine } from "./compile.ts";
 import { buildRequest, failure, type StdioFds } from "./request.ts";

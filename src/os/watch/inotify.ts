@@ -1,4 +1,4 @@
-// inotify(7) through FFI, for src/os/watch.ts: the kernel filters events by kind for each
+// inotify(7) through FFI, for src/os/watch/index.ts: the kernel filters events by kind for each
 // watched inode, so a file being written flat out in a watched directory costs pmtr nothing
 // (node's fs.watch on a directory asks for every kind, IN_MODIFY included: one wake-up per
 // write to any file beside pmtr.conf). And IN_CLOSE_WRITE, which fs.watch does not report,

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readPid } from "../../../src/os/pidfile.ts";
+import { readPid } from "../../../src/os/self/pidfile.ts";
 import { isAlive, tempDir, waitFor } from "../../helpers.ts";
 
 const HARNESS = join(import.meta.dir, "fixtures", "daemon-harness.ts");

@@ -1,4 +1,4 @@
-// The job record for crash recovery (src/os/generation.ts) with real files and real processes:
+// The job record for crash recovery (src/os/self/generation.ts) with real files and real processes:
 // one JSON object whose entries sit in slots of one width, so that a start or an exit rewrites
 // one slot in place (issue 10: a restart must not rewrite the list of every job), the file
 // laid out again only when it must grow or may shrink; read back by the next pmtr, which stops
@@ -8,7 +8,7 @@ import { afterAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { createRecorder, parseRecord, processStart, stopPreviousGeneration } from "../../../src/os/generation.ts";
+import { createRecorder, parseRecord, processStart, stopPreviousGeneration } from "../../../src/os/self/generation.ts";
 import { isAlive, tempDir, waitFor } from "../../helpers.ts";
 
 const dirs: string[] = [];

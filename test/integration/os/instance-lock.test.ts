@@ -5,7 +5,7 @@ import { afterEach, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { acquireInstanceLock, lockPath } from "../../../src/os/instance-lock.ts";
+import { acquireInstanceLock, lockPath } from "../../../src/os/self/instance-lock.ts";
 
 const dirs: string[] = [];
 afterEach(() => {

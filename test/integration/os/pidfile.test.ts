@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { acquirePidfile, isRunningPmtr } from "../../../src/os/pidfile.ts";
+import { acquirePidfile, isRunningPmtr } from "../../../src/os/self/pidfile.ts";
 import { readOr, tempDir, waitFor } from "../../helpers.ts";
 
 let dir: string;

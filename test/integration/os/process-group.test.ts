@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { groupAlive, signalGroup } from "../../../src/os/process-group.ts";
+import { groupAlive, signalGroup } from "../../../src/os/proc/process-group.ts";
 import { isAlive, tempDir, waitFor } from "../../helpers.ts";
 
 const dir = tempDir("pmtr-pgroup-");

@@ -5,7 +5,7 @@
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { bunOwnedPids, childPids, childPidsFromStat } from "../../../src/os/reaper.ts";
+import { bunOwnedPids, childPids, childPidsFromStat } from "../../../src/os/proc/reaper.ts";
 
 const HARNESS = join(import.meta.dir, "fixtures", "reaper-harness.ts");
 const ORPHANS = 20;

@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { appendFileSync, closeSync, copyFileSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { dependencies, watchDirectory, watchFile, type FileWatch } from "../../../src/os/watch.ts";
+import { dependencies, watchDirectory, watchFile, type FileWatch } from "../../../src/os/watch/index.ts";
 import { tempDir, waitFor } from "../../helpers.ts";
 
 let dir: string;

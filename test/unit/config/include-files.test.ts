@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readConfigFile, type LoadedConfig } from "../../../src/os/config-file.ts";
+import { readConfigFile, type LoadedConfig } from "../../../src/os/config/config-file.ts";
 import { tempDir } from "../../helpers.ts";
 
 const root = tempDir("pmtr-include-");

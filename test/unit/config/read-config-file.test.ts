@@ -1,10 +1,10 @@
-// readConfigFile (src/os/config-file.ts) against real files: the file-level checks that come
+// readConfigFile (src/os/config/config-file.ts) against real files: the file-level checks that come
 // before parsing. Kept beside the parser's tests because together they are the whole `-t`.
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MAX_CONFIG_BYTES, readConfigFile } from "../../../src/os/config-file.ts";
+import { MAX_CONFIG_BYTES, readConfigFile } from "../../../src/os/config/config-file.ts";
 import { tempDir } from "../../helpers.ts";
 
 const dir = tempDir("pmtr-config-file-");

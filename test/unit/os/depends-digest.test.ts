@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "bun";
 import { REFUSED, type LogLevel } from "../../../src/core/ports.ts";
-import { createDependsDigest, MAX_DIGEST_BYTES } from "../../../src/os/depends-digest.ts";
+import { createDependsDigest, MAX_DIGEST_BYTES } from "../../../src/os/config/depends-digest.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "pmtr-depends-digest-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,11 +1,11 @@
-// `env file` read at start (src/os/env-files.ts) against real files: order before `env`,
+// `env file` read at start (src/os/config/env-files.ts) against real files: order before `env`,
 // reasons with FILE:LINE, the root-only rule for root jobs. These tests run as root.
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeJob } from "../../../src/config/defaults.ts";
-import { withEnvFiles } from "../../../src/os/env-files.ts";
+import { withEnvFiles } from "../../../src/os/config/env-files.ts";
 import { tempDir } from "../../helpers.ts";
 
 const dir = tempDir("pmtr-env-files-");

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { makeJob } from "../../../src/config/defaults.ts";
 import type { JobSpec } from "../../../src/config/model.ts";
 import type { ExitStatus, StartOutcome } from "../../../src/core/ports.ts";
-import { HOOK_LIMIT_MS, HookRunner, hookEnvironment, type HookEvent } from "../../../src/os/hooks.ts";
+import { HOOK_LIMIT_MS, HookRunner, hookEnvironment, type HookEvent } from "../../../src/os/spawn/hooks.ts";
 
 /** A fake spawner and clock: each start gets pid 100, 101, ...; exits and time are driven by the test. */
 function world(startResult: (spec: JobSpec) => StartOutcome | null = () => null) {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { envStrings, jobEnvironment, shownPath } from "../../../src/os/job-env.ts";
+import { envStrings, jobEnvironment, shownPath } from "../../../src/os/spawn/job-env.ts";
 
 describe("jobEnvironment", () => {
   const base = { PATH: "/bin", HOME: "/root", USER: "root", GONE: undefined };

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { GroupUsageCache, pageSize, parseStat, scanGroups, type GroupUsage } from "../../../src/os/proc-groups.ts";
+import { GroupUsageCache, pageSize, parseStat, scanGroups, type GroupUsage } from "../../../src/os/proc/proc-groups.ts";
 import { waitFor } from "../../helpers.ts";
 
 describe("parseStat", () => {

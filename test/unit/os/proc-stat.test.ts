@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { readStatFields, statFields } from "../../../src/os/proc-stat.ts";
+import { readStatFields, statFields } from "../../../src/os/proc/proc-stat.ts";
 
 test("fields follow the last ')': a command name with spaces and parentheses does not shift them", () => {
   const f = statFields("4242 (a) R 1 (b c) S 17 4242 4242 0 -1 0 0 0 0 0 7 3 0 0 20 0 1 0 98765 0 512\n");

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { describeFaults, rootInputRefusal, rootOnlyFaults } from "../../../src/os/root-only.ts";
+import { describeFaults, rootInputRefusal, rootOnlyFaults } from "../../../src/os/config/root-only.ts";
 
 const FILE = 0o100000;
 const FIFO = 0o010000;

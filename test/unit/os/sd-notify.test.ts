@@ -3,7 +3,7 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { join, rmSync, tempDir } from "../../helpers.ts";
-import { createNotifier, monotonicUsec, notifyMessage, watchdogIntervalMs } from "../../../src/os/sd-notify.ts";
+import { createNotifier, monotonicUsec, notifyMessage, watchdogIntervalMs } from "../../../src/os/self/sd-notify.ts";
 import { DgramReceiver } from "./dgram-receiver.ts";
 
 const receivers: DgramReceiver[] = [];

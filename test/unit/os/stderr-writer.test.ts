@@ -5,7 +5,7 @@ import { afterEach, expect, test } from "bun:test";
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createStderrWriter, MAX_QUEUED_LINES } from "../../../src/os/stderr-writer.ts";
+import { createStderrWriter, MAX_QUEUED_LINES } from "../../../src/os/log/stderr-writer.ts";
 
 let dir = "";
 afterEach(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,8 +4,8 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { join, rmSync, tempDir, waitFor } from "../../helpers.ts";
-import { createLogger } from "../../../src/os/logger.ts";
-import { openSyslog, type SendOutcome, type Syslog } from "../../../src/os/syslog.ts";
+import { createLogger } from "../../../src/os/log/logger.ts";
+import { openSyslog, type SendOutcome, type Syslog } from "../../../src/os/log/syslog.ts";
 import { DgramReceiver } from "./dgram-receiver.ts";
 
 const receivers: DgramReceiver[] = [];

@@ -1,7 +1,7 @@
 // Job output reassembled into lines across reads, bounded in length.
 
 import { describe, expect, test } from "bun:test";
-import { createLineSplitter } from "../../../src/os/line-splitter.ts";
+import { createLineSplitter } from "../../../src/os/log/line-splitter.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 

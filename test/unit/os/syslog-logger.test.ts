@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { fstatSync } from "node:fs";
 import { join, rmSync, tempDir } from "../../helpers.ts";
-import { createLogger, isJournalStream, jobOutputSink, type LoggerOptions } from "../../../src/os/logger.ts";
+import { createLogger, isJournalStream, jobOutputSink, type LoggerOptions } from "../../../src/os/log/logger.ts";
 import { DgramReceiver } from "./dgram-receiver.ts";
 
 const receivers: DgramReceiver[] = [];

@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { join, rmSync, tempDir as makeTempDir, waitFor } from "../../helpers.ts";
 import {
   MAX_QUEUED_RECORDS, MAX_RECORD_BYTES, formatRecord, openSyslog, sanitize, syslogTimestamp, type SendOutcome,
-} from "../../../src/os/syslog.ts";
+} from "../../../src/os/log/syslog.ts";
 import { DgramReceiver } from "./dgram-receiver.ts";
 
 const AT = new Date(2024, 2, 7, 9, 5, 1); // local time, as glibc stamps records

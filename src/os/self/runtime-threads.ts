@@ -24,7 +24,7 @@ import { ptr } from "bun:ffi";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { cstr, libc } from "./libc.ts";
+import { cstr, libc } from "../libc.ts";
 
 export const JSC_OPTIONS: Readonly<Record<string, string>> = {
   BUN_JSC_useConcurrentJIT: "0",

@@ -4,7 +4,7 @@
 // allocates or loads libraries), so a slow directory service delays pmtr while it answers.
 
 import { CString, read, type Pointer } from "bun:ffi";
-import { cstr, libc } from "./libc.ts";
+import { cstr, libc } from "../libc.ts";
 
 export interface User {
   readonly name: string;

@@ -6,8 +6,8 @@
 // syslog accepts cannot grow pmtr's memory.
 
 import { existsSync } from "node:fs";
-import type { LogLevel } from "../core/ports.ts";
-import { openDgram, type DgramSender } from "./unix-dgram.ts";
+import type { LogLevel } from "../../core/ports.ts";
+import { openDgram, type DgramSender } from "../unix-dgram.ts";
 import { localTime } from "./local-time.ts";
 
 export const DEFAULT_SYSLOG_PATH = "/dev/log";

@@ -10,7 +10,7 @@
 // killed pmtr would keep the next one from starting.
 
 import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, statSync, unlinkSync, writeSync, constants } from "node:fs";
-import { lockExclusive, osError } from "./libc.ts";
+import { lockExclusive, osError } from "../libc.ts";
 
 export type InstanceLock = { readonly ok: true; readonly path: string; release(): void } | { readonly ok: false; readonly message: string };
 

@@ -3,7 +3,7 @@
 // zone support into the process: +2.6 MB resident in a running pmtr, for the timestamps of
 // every syslog record and -l line (docs/PERFORMANCE.md, Memory). UTC fields cost nothing.
 
-import { libc } from "./libc.ts";
+import { libc } from "../libc.ts";
 
 export interface LocalTime {
   readonly year: number;

@@ -6,8 +6,8 @@
 
 import { accessSync, constants, statSync, type Stats } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
-import type { Config, JobSpec } from "../config/model.ts";
-import { lookupUser, type User } from "./users.ts";
+import type { Config, JobSpec } from "../../config/model.ts";
+import { lookupUser, type User } from "../spawn/users.ts";
 
 /** Outputs that are not files. */
 const NOT_A_FILE = new Set(["/dev/null", "syslog", "console"]);

@@ -8,13 +8,13 @@
 // leads its own group, so a recycled pid is never signalled.
 
 import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
-import type { LogLevel } from "../core/ports.ts";
+import type { LogLevel } from "../../core/ports.ts";
 import { isRunningPmtr } from "./pidfile.ts";
-import { readStatFields } from "./proc-stat.ts";
-import { beginEscalation, isKillDue, killSent } from "../core/escalation.ts";
-import { msg } from "../core/messages.ts";
-import { O_CLOEXEC } from "./libc.ts";
-import { groupAlive, signalGroup } from "./process-group.ts";
+import { readStatFields } from "../proc/proc-stat.ts";
+import { beginEscalation, isKillDue, killSent } from "../../core/escalation.ts";
+import { msg } from "../../core/messages.ts";
+import { O_CLOEXEC } from "../libc.ts";
+import { groupAlive, signalGroup } from "../proc/process-group.ts";
 
 export interface RecordedJob {
   readonly name: string;

@@ -17,7 +17,7 @@
 
 import { ptr } from "bun:ffi";
 import { constants, fstatSync, openSync, writeSync } from "node:fs";
-import { lastErrno, libc as openLibc, O_CLOEXEC } from "./libc.ts";
+import { lastErrno, libc as openLibc, O_CLOEXEC } from "../libc.ts";
 
 /** Bounds of the queue of lines waiting for a stderr that does not keep up. */
 export const MAX_QUEUED_LINES = 1000;

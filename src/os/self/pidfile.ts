@@ -13,8 +13,8 @@
 
 import { linkSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
-import { osError } from "./libc.ts";
-import { readStatFields } from "./proc-stat.ts";
+import { osError } from "../libc.ts";
+import { readStatFields } from "../proc/proc-stat.ts";
 
 export type PidfileResult = { readonly ok: true; release(): void } | { readonly ok: false; readonly message: string };
 

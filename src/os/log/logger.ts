@@ -11,7 +11,7 @@
 // job's name there too); without syslog they go to stderr as `NAME[PID]: line`.
 
 import { fstatSync } from "node:fs";
-import type { LogLevel } from "../core/ports.ts";
+import type { LogLevel } from "../../core/ports.ts";
 import { createLineSplitter, type LineSplitter } from "./line-splitter.ts";
 import { createStderrWriter } from "./stderr-writer.ts";
 import { DEFAULT_SYSLOG_PATH, SEVERITY, openSyslog, sanitize, type Syslog } from "./syslog.ts";
@@ -36,7 +36,7 @@ export interface LoggerOptions {
   syslogPath?: string;
   /** Default process.env; read for JOURNAL_STREAM. */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Default: write to fd 2, never blocking (src/os/stderr-writer.ts). */
+  /** Default: write to fd 2, never blocking (src/os/log/stderr-writer.ts). */
   writeStderr?: (text: string) => void;
 }
 

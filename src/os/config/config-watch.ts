@@ -5,7 +5,7 @@
 // "look again": the caller rereads everything and compares digests.
 
 import { includeDir, includeNameFilter } from "./include-glob.ts";
-import { watchDirectory, watchFile, type FileWatch } from "./watch.ts";
+import { watchDirectory, watchFile, type FileWatch } from "../watch/index.ts";
 
 export interface ConfigWatch {
   /** Watch the directories of these `include` patterns (the main file's, as last read) and no others. */

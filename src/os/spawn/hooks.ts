@@ -10,12 +10,12 @@
 //   - a failure to start it is logged and is all that happens.
 // The clock and the spawner are injected (HookPorts), so the limit is unit-tested on a fake clock.
 
-import { makeJob } from "../config/defaults.ts";
-import type { JobSpec } from "../config/model.ts";
-import { hookMsg } from "../core/messages.ts";
-import type { ExitStatus, LogLevel, StartOutcome } from "../core/ports.ts";
-import { signalGroup } from "./process-group.ts";
-import type { Spawner } from "./spawn.ts";
+import { makeJob } from "../../config/defaults.ts";
+import type { JobSpec } from "../../config/model.ts";
+import { hookMsg } from "../../core/messages.ts";
+import type { ExitStatus, LogLevel, StartOutcome } from "../../core/ports.ts";
+import { signalGroup } from "../proc/process-group.ts";
+import type { Spawner } from "./index.ts";
 
 export const HOOK_LIMIT_MS = 30_000;
 

@@ -11,7 +11,7 @@
 // bound, so nothing at the path can stall the loop or cost unbounded memory.
 
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { REFUSED, type Digest, type LogLevel } from "../core/ports.ts";
+import { REFUSED, type Digest, type LogLevel } from "../../core/ports.ts";
 import { describeFaults, rootOnlyFaults } from "./root-only.ts";
 
 /** Larger files are hashed by their first part and their size. */

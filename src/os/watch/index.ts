@@ -35,8 +35,8 @@
 
 import { lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { addWatch, IN, type InotifyWatch } from "./watch/inotify.ts";
-import { isOpenForWriting } from "./watch/open-for-write.ts";
+import { addWatch, IN, type InotifyWatch } from "./inotify.ts";
+import { isOpenForWriting } from "./open-for-write.ts";
 
 export interface FileWatch {
   /** Resolve the path again now. Call it when acting on a change: a symlink removed and

@@ -14,9 +14,9 @@
 
 import { read } from "bun:ffi";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { errnoText, libc } from "./libc.ts";
+import { errnoText, libc } from "../libc.ts";
 import { readStatFields } from "./proc-stat.ts";
-import { anyChildEnded, takeForeignEnded, trackedPids } from "./spawn/children.ts";
+import { anyChildEnded, takeForeignEnded, trackedPids } from "../spawn/children.ts";
 
 const PR_SET_CHILD_SUBREAPER = 36;
 const WNOHANG = 1;

@@ -7,7 +7,7 @@
 // a second reload or stop concurrently, and a burst of SIGCHLDs or SIGHUPs collapses into one
 // reap or one rescan.
 
-import { ignoreSignal } from "./libc.ts";
+import { ignoreSignal } from "../libc.ts";
 
 /** What has arrived since the last take(). */
 export interface SignalRecord {

@@ -8,8 +8,8 @@
 // LD_PRELOAD for a root process. Checked on the fstat of the descriptor that is read.
 
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { parseEnvFile } from "../config/env-file.ts";
-import type { JobSpec } from "../config/model.ts";
+import { parseEnvFile } from "../../config/env-file.ts";
+import type { JobSpec } from "../../config/model.ts";
 import { describeFaults, rootOnlyFaults } from "./root-only.ts";
 
 /** Larger than any environment; bounds what a mistaken path (a log file) costs. */

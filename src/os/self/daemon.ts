@@ -17,7 +17,7 @@
 // The child acquires the pidfile itself, so the pidfile names the process that supervises.
 
 import { closeSync, fstatSync, openSync, readdirSync, writeSync } from "node:fs";
-import { libc, O_CLOEXEC } from "./libc.ts";
+import { libc, O_CLOEXEC } from "../libc.ts";
 
 
 /** The marker: its value is the fd of the verdict channel in the child. */

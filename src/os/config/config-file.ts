@@ -8,10 +8,10 @@
 
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
-import { assemble } from "../config/assemble.ts";
-import { formatErrors, parseFailedLine } from "../config/errors.ts";
-import type { Config } from "../config/model.ts";
-import { includePatterns, parseFile, type ParsedFile } from "../config/parse.ts";
+import { assemble } from "../../config/assemble.ts";
+import { formatErrors, parseFailedLine } from "../../config/errors.ts";
+import type { Config } from "../../config/model.ts";
+import { includePatterns, parseFile, type ParsedFile } from "../../config/parse.ts";
 import { includeDir, includeNameFilter } from "./include-glob.ts";
 import { rootGroupMembers } from "./root-group.ts";
 import { rootOnlyFaults } from "./root-only.ts";

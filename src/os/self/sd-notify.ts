@@ -2,8 +2,8 @@
 // datagram of `KEY=VALUE` lines to $NOTIFY_SOCKET per state change. Without NOTIFY_SOCKET
 // every call does nothing, so callers never need to ask whether they run under systemd.
 
-import { libc } from "./libc.ts";
-import { openDgram, type DgramSender } from "./unix-dgram.ts";
+import { libc } from "../libc.ts";
+import { openDgram, type DgramSender } from "../unix-dgram.ts";
 
 export interface Notifier {
   /** True when NOTIFY_SOCKET named a usable socket. */
