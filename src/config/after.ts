@@ -24,9 +24,15 @@ interface Edge {
 /** The resolved `after` lists, by job (base definition, before instances are expanded). */
 export function resolveAfter(jobs: readonly FinishedJob[], declared: ReadonlySet<string>, places: Places): Map<FinishedJob, AfterSpec[]> {
   const byName = new Map<string, { job: FinishedJob; index: number | null }>();
+  // A name used twice is an error at its second use ("first used on line N"): the first
+  // definition is the one `after` means, so that the rest of the file is still checked (every
+  // error at once, SPEC §6) rather than edges pointing at the duplicate.
+  const claim = (name: string, entry: { job: FinishedJob; index: number | null }) => {
+    if (!byName.has(name)) byName.set(name, entry);
+  };
   for (const job of jobs) {
-    byName.set(job.spec.name, { job, index: null });
-    if (job.instances !== null) instanceNames(job.spec.name, job.instances).forEach((n, i) => byName.set(n, { job, index: i + 1 }));
+    claim(job.spec.name, { job, index: null });
+    if (job.instances !== null) instanceNames(job.spec.name, job.instances).forEach((n, i) => claim(n, { job, index: i + 1 }));
   }
   const resolved = new Map<FinishedJob, AfterSpec[]>();
   const edges = new Map<FinishedJob, Edge[]>();

@@ -96,6 +96,13 @@ describe("errors", () => {
     ]);
   });
 
+  test("a cycle is reported beside a duplicate name: every error at once (SPEC §6)", () => {
+    expect(formatErrors("pmtr.conf", errorsOf(file(job("a", "after b"), job("b", "after a"), job("a"))))).toEqual([
+      "pmtr.conf:4: after b: the jobs wait for each other in a cycle: a after b (line 4), b after a (line 9)",
+      'pmtr.conf:12: duplicate job name "a" (first used on line 2)',
+    ]);
+  });
+
   test("a cycle of three, reported once, with every line", () => {
     const text = file(job("a", "after b"), job("b", "after c"), job("c", "after a"), job("d", "after a"));
     expect(formatErrors("pmtr.conf", errorsOf(text))).toEqual([
