@@ -54,3 +54,23 @@ test("the output reader thread runs while a rotated or console job runs, and onl
     rmSync(dir, { recursive: true, force: true });
   }
 }, 90_000);
+
+test("PMTR_OUTPUT_READER=stream: no thread, one warning, and every line still arrives in order (the fallback)", async () => {
+  const dir = tempDir("pmtr-logs-reader-");
+  const sock = join(dir, "s");
+  const conf = writeConfig(dir, `job {\n  name rotated\n  cmd /bin/sh -c "seq 1 20000; exec sleep 600"\n  dir ${dir}\n  out rotated.log\n  rotate 64K keep 9\n}\njob {\n  name shown\n  cmd /bin/sh -c "seq 1 3; exec sleep 600"\n  out console\n}\n`);
+  try {
+    await withPmtr(["-F", "-c", conf, "-s", sock], { env: { PMTR_OUTPUT_READER: "stream" } }, async (p) => {
+      await waitFor("shown's lines on pmtr's stdout", () => p.stdout.includes("shown | 1\nshown | 2\nshown | 3\n"), 20_000);
+      // rotated.log.9 .. rotated.log.1, rotated.log: oldest first, so the concatenation is 1..20000
+      // (108,894 bytes over 64 KiB files: two or three of them, none dropped).
+      const want = Array.from({ length: 20000 }, (_, i) => `${i + 1}\n`).join("");
+      const all = () => [...Array.from({ length: 9 }, (_, i) => `rotated.log.${9 - i}`), "rotated.log"].map((f) => readOr(join(dir, f))).join("");
+      await waitFor("every line of rotated, in order, across its files", () => all() === want, 20_000);
+      expect(threadNames(p.pid)).not.toContain("pmtr-output");
+      expect(p.count(/cannot start the output reader thread: switched off by PMTR_OUTPUT_READER=stream; reading captured output with Bun's stream instead/)).toBe(1);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);

@@ -68,6 +68,9 @@ function openPthreads() {
   }
 }
 
+/** Set to "stream" in pmtr's environment to read captured output without the thread. */
+const READER_OPT_OUT = "PMTR_OUTPUT_READER";
+
 let compiled: ReturnType<typeof compile> | undefined;
 const routine = () => (compiled ??= compile());
 
@@ -230,6 +233,9 @@ export function readBuffer(): Uint8Array {
 }
 
 export function watchFd(fd: number): WatchedFd {
+  // An operator's way around the thread, should it ever misbehave on some host: the pumps
+  // then read with Bun's stream, as when the thread cannot start (README, rotate).
+  if (process.env[READER_OPT_OUT] === "stream") throw new Error(`switched off by ${READER_OPT_OUT}=stream`);
   readBuffer();
   if (current === null) current = new ReaderThread();
   const thread = current;
