@@ -16,7 +16,7 @@
 
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { benchDir, PMTR, pmtrConfPath, pmtrSocketPath, sleepJobs, startPmtr, startSupervisord, type BenchJob } from "./lib/daemons.ts";
+import { benchDir, PMTR, pmtrConfPath, pmtrSocketPath, sleepJobs, startPmtr, startSupervisord, withDaemon, type BenchJob } from "./lib/daemons.ts";
 import { cpuTimeMs } from "./lib/proc.ts";
 import { load, machine, median } from "./lib/report.ts";
 
@@ -65,13 +65,8 @@ const idleAnonMb = new Map<number, number>();
 const IDLE_MS = 45_000;
 
 async function pmtrIdle(label: string, jobs: readonly BenchJob[], options: { env?: Record<string, string>; args?: string[]; idle?: boolean } = {}): Promise<void> {
-  const dir = benchDir("memory");
-  const saved = { ...process.env };
-  Object.assign(process.env, options.env ?? {});
-  const args = (options.args ?? []).map((a) => a.replace("DIR", dir));
-  const d = startPmtr(dir, jobs, args);
-  process.env = saved;
-  try {
+  const start = (dir: string) => startPmtr(dir, jobs, (options.args ?? []).map((a) => a.replace("DIR", dir)), [], options.env);
+  await withDaemon("memory", start, async (d) => {
     d.jobs.waitRunning(jobs.length, 60_000);
     const t0 = performance.now();
     Bun.sleepSync(SETTLE_MS);
@@ -84,13 +79,7 @@ async function pmtrIdle(label: string, jobs: readonly BenchJob[], options: { env
       const perJob = jobs.length === 1000 && a100 !== undefined && a1000 !== undefined ? `(+${(((a1000 - a100) * 1024) / 900).toFixed(1)} KB anon per job, 100 -> 1000 jobs)` : "";
       row(`  the same after ${IDLE_MS / 1000} s`, m, perJob);
     }
-    await d.shutdown();
-  } catch (e) {
-    await d.cleanup();
-    throw e;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 async function supervisordIdle(jobs: readonly BenchJob[]): Promise<void> {
@@ -99,19 +88,11 @@ async function supervisordIdle(jobs: readonly BenchJob[]): Promise<void> {
     console.log("supervisord: not installed (Debian package supervisor), skipped");
     return;
   }
-  const dir = benchDir("memory-sd");
-  const d = startSupervisord(bin, dir, jobs);
-  try {
+  await withDaemon("memory-sd", (dir) => startSupervisord(bin, dir, jobs), async (d) => {
     d.jobs.waitRunning(jobs.length, 60_000);
     Bun.sleepSync(SETTLE_MS);
     row(`supervisord, ${jobs.length} idle jobs`, rollup(d.pid));
-    await d.shutdown();
-  } catch (e) {
-    await d.cleanup();
-    throw e;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Median peak RSS of a command run to completion, from GNU time (Debian package `time`):
@@ -131,27 +112,17 @@ function peak(label: string, argv: string[]): void {
 }
 
 async function shortCommands(): Promise<void> {
-  const dir = benchDir("memory-cmd");
-  try {
-    const jobs = sleepJobs(100, 3_000_000);
-    const d = startPmtr(dir, jobs);
-    try {
-      d.jobs.waitRunning(jobs.length, 30_000);
-      peak("Bun floor program (for comparison)", [floorBin, "--exit"]);
-      peak("pmtr --version", [PMTR, "--version"]);
-      peak("pmtr -t (100 jobs)", [PMTR, "-t", "-c", pmtrConfPath(dir)]);
-      peak("pmtr status (100 jobs)", [PMTR, "-s", pmtrSocketPath(dir), "status"]);
-      peak("pmtr status --json (100 jobs)", [PMTR, "-s", pmtrSocketPath(dir), "status", "--json"]);
-      peak("pmtr status job-0", [PMTR, "-s", pmtrSocketPath(dir), "status", "job-0"]);
-      peak("pmtr status, no pmtr running", [PMTR, "-s", join(dir, "none.sock"), "status"]);
-      await d.shutdown();
-    } catch (e) {
-      await d.cleanup();
-      throw e;
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const jobs = sleepJobs(100, 3_000_000);
+  await withDaemon("memory-cmd", (dir) => startPmtr(dir, jobs), async (d, dir) => {
+    d.jobs.waitRunning(jobs.length, 30_000);
+    peak("Bun floor program (for comparison)", [floorBin, "--exit"]);
+    peak("pmtr --version", [PMTR, "--version"]);
+    peak("pmtr -t (100 jobs)", [PMTR, "-t", "-c", pmtrConfPath(dir)]);
+    peak("pmtr status (100 jobs)", [PMTR, "-s", pmtrSocketPath(dir), "status"]);
+    peak("pmtr status --json (100 jobs)", [PMTR, "-s", pmtrSocketPath(dir), "status", "--json"]);
+    peak("pmtr status job-0", [PMTR, "-s", pmtrSocketPath(dir), "status", "job-0"]);
+    peak("pmtr status, no pmtr running", [PMTR, "-s", join(dir, "none.sock"), "status"]);
+  });
 }
 
 const ROUNDS = 10;
@@ -162,13 +133,8 @@ const WARM_UP_ROUNDS = 3;
  *  rounds after the warm-up (the kernel counts CPU in 10 ms ticks: 700 restarts make it exact
  *  to ~0.02 ms). `env` switches JIT tiers off for the whole run. */
 async function restarts(label: string, env: Record<string, string> = {}): Promise<void> {
-  const dir = benchDir("memory-restarts");
   const jobs = sleepJobs(100, 1_700_000);
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  const d = startPmtr(dir, jobs);
-  process.env = saved;
-  try {
+  await withDaemon("memory-restarts", (dir) => startPmtr(dir, jobs, [], [], env), async (d, dir) => {
     d.jobs.waitRunning(jobs.length, 30_000);
     Bun.sleepSync(SETTLE_MS);
     const start = rollup(d.pid);
@@ -195,13 +161,7 @@ async function restarts(label: string, env: Record<string, string> = {}): Promis
     const end = rollup(d.pid);
     console.log(`${label.padEnd(44)} Rss start ${start.rssMb.toFixed(1)}, after ${WARM_UP_ROUNDS * 100} ${warm.rssMb.toFixed(1)}, after ${ROUNDS * 100} ${end.rssMb.toFixed(1)} MB (anon ${end.anonMb.toFixed(1)}); CPU ${cpuPerRestartMs.toFixed(2)} ms/restart; round of 100 median ${median(roundMs).toFixed(0)} ms`);
     console.log(`${"".padEnd(44)} Rss after each round: ${rss.join(" ")}`);
-    await d.shutdown();
-  } catch (e) {
-    await d.cleanup();
-    throw e;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 console.log(`${machine()}; ${load()}; ${PMTR}`);

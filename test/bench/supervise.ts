@@ -19,7 +19,7 @@
 
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { benchDir, ensureSupervisord, PMTR, pmtrSocketPath, removeDir, SLEEP, sleepJobs, startPmtr, startSupervisord, type BenchJob, type Daemon } from "./lib/daemons.ts";
+import { benchDir, ensureSupervisord, withDaemon, PMTR, pmtrSocketPath, removeDir, SLEEP, sleepJobs, startPmtr, startSupervisord, type BenchJob, type Daemon } from "./lib/daemons.ts";
 import { argvOf, childrenOf, readOr, contextSwitches, cpuTimeMs, fdCount, isAlive, memoryMb, pollUntil, switchesBetween, threadCount } from "./lib/proc.ts";
 import { figure, load, machine, median, ms, summary } from "./lib/report.ts";
 
@@ -32,21 +32,9 @@ const daemons = new Set(words.filter((w) => DAEMONS.includes(w)));
 const wanted = (name: string) => sections.size === 0 || sections.has(name);
 const wantedDaemon = (name: string) => daemons.size === 0 || daemons.has(name);
 
-/** Run `body` on a fresh daemon in a fresh directory; always stop it and clean up. */
-async function withDaemon<T>(start: Starter, jobs: readonly BenchJob[], body: (d: Daemon) => Promise<T>): Promise<T> {
-  const dir = benchDir("supervise");
-  const d = start(dir, jobs);
-  try {
-    const result = await body(d);
-    if (isAlive(d.pid)) await d.shutdown();
-    return result;
-  } catch (e) {
-    console.log(`--- ${d.kind} log (last 20 lines) ---\n${d.log().split("\n").slice(-21).join("\n")}`);
-    throw e;
-  } finally {
-    await d.cleanup();
-    removeDir(dir);
-  }
+/** Run `body` on a fresh daemon of `start` with `jobs` (lib/daemons.ts withDaemon). */
+function withJobs<T>(start: Starter, jobs: readonly BenchJob[], body: (d: Daemon) => Promise<T>): Promise<T> {
+  return withDaemon("supervise", (dir) => start(dir, jobs), (d) => body(d));
 }
 
 // ---- restart latency -------------------------------------------------------------------
@@ -195,7 +183,7 @@ async function startAndShutdown(start: Starter, label: string, count: number, ru
   const stopMs: number[] = [];
   let maxHelpers = 0;
   for (let i = 0; i < runs; i++) {
-    await withDaemon(start, sleepJobs(count, 1_000_000, extra), async (d) => {
+    await withJobs(start, sleepJobs(count, 1_000_000, extra), async (d) => {
       d.jobs.waitRunning(count, 30_000);
       startMs.push(performance.now() - d.spawnedAtMs);
       maxHelpers = Math.max(maxHelpers, d.jobs.maxHelpers);
@@ -221,7 +209,7 @@ function resources(pid: number): string {
 }
 
 async function idle(start: Starter, label: string): Promise<void> {
-  await withDaemon(start, sleepJobs(IDLE_JOBS), async (d) => {
+  await withJobs(start, sleepJobs(IDLE_JOBS), async (d) => {
     d.jobs.waitRunning(IDLE_JOBS, 30_000);
     await Bun.sleep(SETTLE_MS);
     figure(`${label}: idle with ${IDLE_JOBS} jobs`, resources(d.pid));
@@ -245,7 +233,7 @@ async function idle(start: Starter, label: string): Promise<void> {
 /** What pmtr's idle figures start from: pmtr with one job, and a compiled Bun program that
  *  does nothing but wait on a timer (the runtime's own memory and wakeups). */
 async function idleBaselines(): Promise<void> {
-  await withDaemon((dir, jobs) => startPmtr(dir, jobs), sleepJobs(1), async (d) => {
+  await withJobs((dir, jobs) => startPmtr(dir, jobs), sleepJobs(1), async (d) => {
     d.jobs.waitRunning(1, 10_000);
     await Bun.sleep(SETTLE_MS);
     figure("baseline: pmtr with 1 job", resources(d.pid));

@@ -133,6 +133,25 @@ export function benchDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `pmtr-bench-${prefix}-`));
 }
 
+/** Runs `body` on a daemon started by `start` in a fresh directory (named after `prefix`);
+ *  always stops it and its jobs and removes the directory and the socket's; on a failure the
+ *  daemon's last log lines are printed first. */
+export async function withDaemon<T>(prefix: string, start: (dir: string) => Daemon, body: (d: Daemon, dir: string) => Promise<T>): Promise<T> {
+  const dir = benchDir(prefix);
+  const d = start(dir);
+  try {
+    const result = await body(d, dir);
+    if (isAlive(d.pid)) await d.shutdown();
+    return result;
+  } catch (e) {
+    console.log(`--- ${d.kind} log (last 20 lines) ---\n${d.log().split("\n").slice(-21).join("\n")}`);
+    throw e;
+  } finally {
+    await d.cleanup();
+    removeDir(dir);
+  }
+}
+
 /** The configuration and the control socket live in separate directories, as /etc/pmtr.conf
  *  and /run/pmtr.sock do: pmtr watches the configuration's directory, and the job record it
  *  keeps beside its socket would otherwise wake that watcher on every change of any job. */
@@ -147,12 +166,13 @@ export function pmtrSocketPath(dir: string): string {
 }
 
 /** `globals`: lines before the job blocks (e.g. "metrics on http://127.0.0.1:9464"). */
-export function startPmtr(dir: string, jobs: readonly BenchJob[], args: readonly string[] = [], globals: readonly string[] = []): Daemon {
+/** pmtr on `jobs` in `dir`; `env` is added to the bench's own environment for it alone. */
+export function startPmtr(dir: string, jobs: readonly BenchJob[], args: readonly string[] = [], globals: readonly string[] = [], env: Record<string, string> = {}): Daemon {
   const conf = pmtrConfPath(dir);
   mkdirSync(dirname(conf), { recursive: true });
   mkdirSync(dirname(pmtrSocketPath(dir)), { recursive: true });
   writeFileSync(conf, globals.length === 0 ? pmtrConfig(jobs) : [...globals, "", pmtrConfig(jobs)].join("\n"), { mode: 0o644 });
-  return launch("pmtr", dir, [PMTR, "-F", "-c", conf, "-s", pmtrSocketPath(dir), ...args]);
+  return launch("pmtr", dir, [PMTR, "-F", "-c", conf, "-s", pmtrSocketPath(dir), ...args], env);
 }
 
 export function startSupervisord(bin: string, dir: string, jobs: readonly BenchJob[]): Daemon {
@@ -161,7 +181,7 @@ export function startSupervisord(bin: string, dir: string, jobs: readonly BenchJ
   return launch("supervisord", dir, [bin, "-n", "-c", conf]);
 }
 
-function launch(kind: Daemon["kind"], dir: string, argv: string[]): Daemon {
+function launch(kind: Daemon["kind"], dir: string, argv: string[], env: Record<string, string> = {}): Daemon {
   const logPath = join(dir, `${kind}.stderr`);
   // A file, not a pipe: the benchmark polls synchronously and would not drain a pipe, and a
   // daemon blocked on a full pipe would be measured as slow.
@@ -170,8 +190,8 @@ function launch(kind: Daemon["kind"], dir: string, argv: string[]): Daemon {
   let proc: Subprocess;
   try {
     // env given explicitly: Bun.spawn's default is the environment the bench started with,
-    // not process.env as changed since (memory.ts sets BUN_JSC_* variables per variant).
-    proc = Bun.spawn(argv, { stdin: "ignore", stdout: logFd, stderr: logFd, env: { ...process.env } });
+    // not process.env as changed since; `env` is what a variant adds (memory.ts: BUN_JSC_*).
+    proc = Bun.spawn(argv, { stdin: "ignore", stdout: logFd, stderr: logFd, env: { ...process.env, ...env } });
   } finally {
     closeSync(logFd);
   }
