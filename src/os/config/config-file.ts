@@ -7,6 +7,7 @@
 // every reload rely on that.
 
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type Stats } from "node:fs";
+import { isDirectory } from "../files.ts";
 import { join } from "node:path";
 import { assemble } from "../../config/assemble.ts";
 import { formatErrors, parseFailedLine } from "../../config/errors.ts";
@@ -136,13 +137,6 @@ export function listIncluded(pattern: string, owner: OwnershipCheck): { files: s
   return { files, problems: [] };
 }
 
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 function realPath(path: string): string {
   try {

@@ -8,7 +8,7 @@
 // closed when the last one ends), line by line. So a restart neither loses the previous run's
 // last lines nor splits a line, and a changed `rotate` size applies from the next write.
 
-import { closeSync, statSync } from "node:fs";
+import { closeQuietly, isDirectory } from "../files.ts";
 import type { JobSpec } from "../../config/model.ts";
 import { msg } from "../../core/messages.ts";
 import type { LogLevel, StartOutcome } from "../../core/ports.ts";
@@ -233,21 +233,9 @@ export function createJobOutputs(log: (level: LogLevel, message: string) => void
   };
 }
 
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 function closeBoth(pipe: OutputPipe): void {
   closeQuietly(pipe.readFd);
   closeQuietly(pipe.writeFd);
 }
 
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {}
-}

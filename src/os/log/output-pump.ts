@@ -8,7 +8,7 @@
 // two pumps feeding the same file (the previous run's leftover children still writing while
 // the new run starts) interleave by lines, never inside one.
 
-import { closeSync } from "node:fs";
+import { closeQuietly } from "../files.ts";
 import { readBuffer, watchFd, type WatchedFd } from "./reader.ts";
 
 const NEWLINE = 0x0a;
@@ -148,8 +148,3 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {}
-}

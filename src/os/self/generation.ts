@@ -13,7 +13,7 @@ import { isRunningPmtr } from "./pidfile.ts";
 import { readStatFields } from "../proc/proc-stat.ts";
 import { beginEscalation, isKillDue, killSent } from "../../core/escalation.ts";
 import { msg } from "../../core/messages.ts";
-import { O_CLOEXEC } from "../libc.ts";
+import { O_CLOEXEC, osError } from "../libc.ts";
 import { groupAlive, signalGroup } from "../proc/process-group.ts";
 
 export interface RecordedJob {
@@ -114,7 +114,7 @@ export function createRecorder(path: string, log: (level: LogLevel, message: str
     } catch {
       // the rewrite below starts afresh either way
     }
-    if (!warned) log("warning", `cannot write ${path}: ${(e as Error).message} (a pmtr started after a crash of this one could not stop its jobs)`);
+    if (!warned) log("warning", `cannot write ${path}: ${osError(e)} (a pmtr started after a crash of this one could not stop its jobs)`);
     warned = true;
   };
   /** Lays every running job out again in `count` slots of `width` bytes. */

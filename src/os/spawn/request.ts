@@ -5,6 +5,7 @@
 
 import { ptr } from "bun:ffi";
 import { statSync } from "node:fs";
+import { isDirectory } from "../files.ts";
 import type { JobSpec, Rlimit } from "../../config/model.ts";
 import { errnoText, libc } from "../libc.ts";
 import { envStrings, jobEnvironment, shownPath } from "./job-env.ts";
@@ -158,13 +159,6 @@ export function buildRequest(
   return { slots, buffers, job, limits, user };
 }
 
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 /** The step that failed and its OS error, as pmtr logs them (SPEC §3). */
 export function failure(req: Request): StepFailure {

@@ -14,7 +14,7 @@
 // with IN_MASK_ADD, never narrowed while shared: each listener filters by its own mask), and
 // the inode's watch is removed with its last listener.
 
-import { closeSync } from "node:fs";
+import { closeQuietly } from "../files.ts";
 import { errnoText, lastErrno, libc } from "../libc.ts";
 
 /** Event bits, from <sys/inotify.h>. */
@@ -184,10 +184,3 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed
-  }
-}
